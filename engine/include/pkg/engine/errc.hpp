@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// Error codes of the package domain (`pkg::errc`), used in `pkg::error::code`.
+
+#include <system_error>
+
+namespace pkg {
+
+/// Why an engine operation failed. Values are stable: programs may switch on them.
+enum class errc {
+    invalid_version = 1,         ///< Text is not a PEP 440 version.
+    invalid_specifier,           ///< Text is not a PEP 440 version specifier (set).
+    invalid_name,                ///< Text is not a valid project name (PEP 508 / core metadata).
+    invalid_marker,              ///< Text is not a PEP 508 environment marker.
+    invalid_requirement,         ///< Text is not a PEP 508 requirement.
+    invalid_wheel_filename,      ///< Not a PEP 427 wheel filename.
+    invalid_tag,                 ///< Not a PEP 425 compatibility tag.
+    invalid_requirements_file,   ///< A requirements file line could not be understood.
+    requirements_include_cycle,  ///< `-r`/`-c` includes form a cycle.
+    unsupported,                 ///< Valid input that pkg does not support (yet); message says what.
+};
+
+/// The category of `pkg::errc` (name "pkg").
+const std::error_category& engine_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept
+{
+    return {static_cast<int>(e), engine_category()};
+}
+
+}  // namespace pkg
+
+template <>
+struct std::is_error_code_enum<pkg::errc> : std::true_type {};

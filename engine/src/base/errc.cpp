@@ -1,0 +1,38 @@
+#include <pkg/engine/errc.hpp>
+
+#include <string>
+
+namespace pkg {
+namespace {
+
+class engine_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "pkg"; }
+
+    std::string message(int value) const override
+    {
+        switch (static_cast<errc>(value)) {
+        case errc::invalid_version: return "invalid version";
+        case errc::invalid_specifier: return "invalid version specifier";
+        case errc::invalid_name: return "invalid project name";
+        case errc::invalid_marker: return "invalid environment marker";
+        case errc::invalid_requirement: return "invalid requirement";
+        case errc::invalid_wheel_filename: return "invalid wheel filename";
+        case errc::invalid_tag: return "invalid compatibility tag";
+        case errc::invalid_requirements_file: return "invalid requirements file";
+        case errc::requirements_include_cycle: return "requirements files include each other";
+        case errc::unsupported: return "not supported";
+        }
+        return "unknown pkg error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& engine_category() noexcept
+{
+    static const engine_category_impl instance;
+    return instance;
+}
+
+}  // namespace pkg

@@ -1,0 +1,81 @@
+#pragma once
+/// \file
+/// PEP 440 versions: parse (with every normalisation the spec allows), print the normal form,
+/// and order them exactly as the spec does.
+///
+/// Accepted: optional leading/trailing whitespace, a leading `v`, case-insensitive letters,
+/// `.`/`-`/`_` separators where PEP 440 allows them, the alternate spellings (alpha/a, beta/b,
+/// c/pre/preview/rc, rev/r/post, implicit post `1.0-1`, implicit numbers `1.0a` = `1.0a0`),
+/// epochs `N!`, and local versions `+abc.5` (`-`/`_` in local become `.`).
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <pkg/io/error.hpp>
+
+namespace pkg::pep440 {
+
+/// A pre-release marker: `a`, `b` or `rc` plus its number.
+struct pre_release {
+    enum class kind : std::uint8_t { alpha, beta, rc };
+    kind phase = kind::alpha;
+    std::uint64_t number = 0;
+    friend auto operator<=>(const pre_release&, const pre_release&) = default;
+};
+
+/// One dot-separated segment of a local version label: a number or lower-case alphanumerics.
+using local_segment = std::variant<std::uint64_t, std::string>;
+
+/// A parsed PEP 440 version. Regular value type: copyable, comparable, hashable via `to_string()`.
+class version {
+public:
+    /// Parses `text`. Errors name the text and what is wrong (`errc::invalid_version`).
+    static result<version> parse(std::string_view text);
+
+    /// Builds a plain release version, e.g. `version::from_release({3, 11})`.
+    static version from_release(std::vector<std::uint64_t> release);
+
+    std::uint64_t epoch() const noexcept { return epoch_; }
+    std::span<const std::uint64_t> release() const noexcept { return release_; }
+    const std::optional<pre_release>& pre() const noexcept { return pre_; }
+    const std::optional<std::uint64_t>& post() const noexcept { return post_; }
+    const std::optional<std::uint64_t>& dev() const noexcept { return dev_; }
+    std::span<const local_segment> local() const noexcept { return local_; }
+
+    /// True for a/b/rc and for dev releases (PEP 440 "pre-release" in the broad sense).
+    bool is_prerelease() const noexcept { return pre_.has_value() || dev_.has_value(); }
+    bool is_postrelease() const noexcept { return post_.has_value(); }
+    bool is_devrelease() const noexcept { return dev_.has_value(); }
+    bool has_local() const noexcept { return !local_.empty(); }
+
+    /// The same version without its local label.
+    version public_version() const;
+    /// The same version reduced to epoch + release (no pre/post/dev/local).
+    version base_version() const;
+
+    /// The normal form: `1!2.0rc1.post3.dev4+abc.5`.
+    std::string to_string() const;
+
+    /// PEP 440 ordering; release segments compare with trailing zeros ignored (1.0 == 1.0.0).
+    friend std::strong_ordering operator<=>(const version& a, const version& b);
+    friend bool operator==(const version& a, const version& b)
+    {
+        return (a <=> b) == std::strong_ordering::equal;
+    }
+
+private:
+    std::uint64_t epoch_ = 0;
+    std::vector<std::uint64_t> release_;
+    std::optional<pre_release> pre_;
+    std::optional<std::uint64_t> post_;
+    std::optional<std::uint64_t> dev_;
+    std::vector<local_segment> local_;
+};
+
+}  // namespace pkg::pep440
