@@ -245,7 +245,8 @@ private:
                (arbitrary ? is_arbitrary_char(in_.peek()) : is_version_char(in_.peek()))) {
             ++in_.pos;
         }
-        if (in_.pos == version_start) {
+        // `===` may take empty text (packaging accepts `foo===`); other operators need a version.
+        if (in_.pos == version_start && !arbitrary) {
             return fail_at(op_end, "expected a version after '" + std::string(op) + "'");
         }
         std::string clause(op);
@@ -269,9 +270,9 @@ result<requirement> requirement::parse(std::string_view text)
 }
 
 bool requirement::applies_to(const marker_environment& env,
-                             std::span<const std::string> extras) const
+                             std::span<const std::string> requested_extras) const
 {
-    return !env_marker || env_marker->evaluate(env, extras);
+    return !env_marker || env_marker->evaluate(env, requested_extras);
 }
 
 std::string requirement::to_string() const
