@@ -273,3 +273,231 @@ TEST_CASE("version: a lockfile's worth of versions parses (allocation-light sani
     CHECK(std::is_sorted(parsed.begin(), parsed.end()));
     CHECK(parsed.front().to_string() == "0.0.0rc1");
 }
+
+// ---- specifiers ----------------------------------------------------------------------------------
+
+namespace {
+
+specifier_set set(std::string_view text)
+{
+    auto parsed = specifier_set::parse(text);
+    INFO("specifier set: \"" << text << "\"");
+    if (!parsed) INFO(parsed.error().to_string());
+    REQUIRE(parsed.has_value());
+    return *parsed;
+}
+
+specifier clause(std::string_view text)
+{
+    auto parsed = specifier::parse(text);
+    INFO("specifier: \"" << text << "\"");
+    if (!parsed) INFO(parsed.error().to_string());
+    REQUIRE(parsed.has_value());
+    return *parsed;
+}
+
+}  // namespace
+
+TEST_CASE("specifier set: parsing, normal forms and rejections match packaging", "[pep440]")
+{
+    const auto rows = read_table("specifiers.txt");
+    std::size_t valid = 0;
+    std::size_t invalid = 0;
+    for (const auto& row : rows) {
+        REQUIRE(row.size() == 2);
+        const std::string& input = row[0];
+        const std::string& expected = row[1];
+        INFO("input: \"" << input << "\"");
+        const auto parsed = specifier_set::parse(input);
+        if (expected == "!") {
+            ++invalid;
+            REQUIRE_FALSE(parsed.has_value());
+            CHECK(parsed.error().code == pkg::errc::invalid_specifier);
+            CHECK(parsed.error().message.find("invalid version specifier \"") != std::string::npos);
+            CHECK(parsed.error().message.find(input) != std::string::npos);
+        } else {
+            ++valid;
+            REQUIRE(parsed.has_value());
+            CHECK(parsed->to_string() == expected);
+            const auto again = specifier_set::parse(parsed->to_string());
+            REQUIRE(again.has_value());
+            CHECK(again->to_string() == expected);
+            CHECK(again->clauses().size() == parsed->clauses().size());
+        }
+    }
+    CHECK(valid > 50);
+    CHECK(invalid >= 40);
+}
+
+TEST_CASE("specifier set: contains matches packaging for every spec x version pair", "[pep440]")
+{
+    const auto rows = read_table("contains.txt");
+    CHECK(rows.size() > 2500);
+    for (const auto& row : rows) {
+        REQUIRE(row.size() == 3);
+        REQUIRE(row[2].size() == 3);
+        INFO("\"" << row[0] << "\" contains " << row[1] << " (None/True/False: " << row[2] << ")");
+        const specifier_set s = set(row[0]);
+        const version candidate = v(row[1]);
+        CHECK(s.contains(candidate) == (row[2][0] == '1'));
+        CHECK(s.contains(candidate, true) == (row[2][1] == '1'));
+        CHECK(s.contains(candidate, false) == (row[2][2] == '1'));
+    }
+}
+
+TEST_CASE("specifier: components and accessors", "[pep440]")
+{
+    const specifier wildcard = clause(" == v1.4.* ");
+    CHECK(wildcard.oper() == op::equal);
+    CHECK(wildcard.is_wildcard());
+    REQUIRE(wildcard.operand().has_value());
+    CHECK(wildcard.operand()->to_string() == "1.4");
+    CHECK(wildcard.to_string() == "==1.4.*");
+    CHECK(wildcard.arbitrary_text().empty());
+
+    const specifier arbitrary = clause("===Foo-Bar");
+    CHECK(arbitrary.oper() == op::arbitrary);
+    CHECK_FALSE(arbitrary.operand().has_value());
+    CHECK(arbitrary.arbitrary_text() == "Foo-Bar");
+    CHECK(arbitrary.to_string() == "===Foo-Bar");
+
+    const specifier arbitrary_version = clause("=== 1.0RC1");
+    REQUIRE(arbitrary_version.operand().has_value());
+    CHECK(arbitrary_version.operand()->to_string() == "1.0rc1");
+    CHECK(arbitrary_version.mentions_prerelease());
+    CHECK(arbitrary_version.matches(v("1.0rc1")));
+    CHECK_FALSE(arbitrary_version.matches(v("1.0.0rc1")));
+
+    const specifier empty_arbitrary = clause("===");
+    CHECK(empty_arbitrary.arbitrary_text().empty());
+    CHECK_FALSE(empty_arbitrary.matches(v("0")));
+
+    CHECK(clause("~=1.0").oper() == op::compatible);
+    CHECK(clause("!=1.0").oper() == op::not_equal);
+    CHECK(clause("<=1.0").oper() == op::less_equal);
+    CHECK(clause(">=1.0").oper() == op::greater_equal);
+    CHECK(clause("<1.0").oper() == op::less);
+    CHECK(clause(">1.0").oper() == op::greater);
+    CHECK_FALSE(clause(">1.0").is_wildcard());
+
+    CHECK(clause("==1.0a1").mentions_prerelease());
+    CHECK(clause(">=1.0.dev0").mentions_prerelease());
+    CHECK(clause("<=1.0rc1").mentions_prerelease());
+    CHECK(clause("~=1.0b1").mentions_prerelease());
+    CHECK_FALSE(clause("!=1.0a1").mentions_prerelease());
+    CHECK_FALSE(clause("<1.0a1").mentions_prerelease());  // packaging: only inclusive operators
+    CHECK_FALSE(clause(">1.0a1").mentions_prerelease());
+    CHECK_FALSE(clause("==1.*").mentions_prerelease());
+    CHECK_FALSE(clause(">=1.0.post1").mentions_prerelease());
+
+    const specifier_set s = set(" >=1.0 , , <2 ,");
+    REQUIRE(s.clauses().size() == 2);
+    CHECK(s.clauses()[0].to_string() == ">=1.0");
+    CHECK(s.clauses()[1].to_string() == "<2");
+    CHECK_FALSE(s.empty());
+    CHECK(set("").empty());
+    CHECK(set(" , ").empty());
+    CHECK(set("").to_string().empty());
+}
+
+TEST_CASE("specifier: PEP 440 examples and packaging's special cases", "[pep440]")
+{
+    // Compatible release: ~=2.2 is >=2.2,==2.*; ~=1.4.5a4 is >=1.4.5a4,==1.4.*.
+    CHECK(clause("~=2.2").matches(v("2.9")));
+    CHECK_FALSE(clause("~=2.2").matches(v("3.0")));
+    CHECK(clause("~=1.4.5a4").matches(v("1.4.9")));
+    CHECK_FALSE(clause("~=1.4.5a4").matches(v("1.5")));
+    CHECK(clause("~=2.2.post3").matches(v("2.9")));
+    CHECK_FALSE(clause("~=2.2.post3").matches(v("2.2.post2")));
+    CHECK(clause("~=1!2.2").matches(v("1!2.3")));
+    CHECK_FALSE(clause("~=1!2.2").matches(v("2.3")));
+    // Spelling does not change the prefix (packaging builds it from the text; see specifier.cpp).
+    CHECK(clause("~=1.0.pre1").matches(v("1.5")));
+    CHECK(clause("~=1.0.pre1").to_string() == "~=1.0rc1");
+
+    // Prefix matching pads with zeros both ways and ignores pre/post/dev/local of the candidate.
+    CHECK(clause("==1.1.*").matches(v("1.1")));
+    CHECK(clause("==1.1.*").matches(v("1.1.0.0")));
+    CHECK(clause("==1.1.0.*").matches(v("1.1")));
+    CHECK(clause("==1.0.*").matches(v("1a1")));
+    CHECK(clause("==1.1.*").matches(v("1.1.post1+local")));
+    CHECK(clause("==1.1.*").matches(v("1.1.dev1")));
+    CHECK_FALSE(clause("==1.1.*").matches(v("1.10")));
+    CHECK_FALSE(clause("==1.1.*").matches(v("1!1.1")));
+    CHECK(clause("!=1.1.*").matches(v("1.2")));
+    CHECK_FALSE(clause("!=1.1.*").matches(v("1.1.5")));
+
+    // Local versions: a specifier without a local label matches any local label.
+    CHECK(clause("==1.0").matches(v("1.0+anything.5")));
+    CHECK(clause("==1.0+abc").matches(v("1.0+ABC")));
+    CHECK_FALSE(clause("==1.0+abc").matches(v("1.0")));
+    CHECK_FALSE(clause("==1.0+abc").matches(v("1.0+abc.1")));
+    CHECK_FALSE(clause("!=1.0").matches(v("1.0+abc")));
+    CHECK(clause("<=1.0").matches(v("1.0+abc")));
+    CHECK(clause(">=1.0").matches(v("1.0+abc")));
+    CHECK(clause("==1").matches(v("1.0.0")));
+
+    // Exclusive ordered comparisons.
+    CHECK_FALSE(clause("<3.1").matches(v("3.1.dev0")));
+    CHECK(clause("<3.1").matches(v("3.0.dev0")));
+    CHECK(clause("<3.1rc1").matches(v("3.1a1")));
+    CHECK(clause("<3.1.0").matches(v("3.0.post1")));
+    CHECK_FALSE(clause(">3.1").matches(v("3.1.post0")));
+    CHECK(clause(">3.1").matches(v("3.2.post0")));
+    CHECK(clause(">3.1.post1").matches(v("3.1.post2")));
+    CHECK_FALSE(clause(">3.1").matches(v("3.1+local")));
+    CHECK_FALSE(clause(">3.1a1").matches(v("3.1+local")));  // packaging's rule, as written
+    CHECK(clause(">3.1a1").matches(v("3.1")));
+    CHECK(clause(">1.7").matches(v("1.7.1.dev1")));          // the clause alone...
+    CHECK_FALSE(set(">1.7").contains(v("1.7.1.dev1")));      // ...but the set's policy says no
+    CHECK(set(">1.7").contains(v("1.7.1.dev1"), true));
+    CHECK_FALSE(clause("<1.0").matches(v("1.0+local")));
+
+    // Pre-release policy of sets.
+    CHECK_FALSE(set("").contains(v("1.0a1")));
+    CHECK(set("").contains(v("1.0a1"), true));
+    CHECK(set("").contains(v("1.0")));
+    CHECK(set(">=1.0a1").contains(v("2.0b1")));
+    CHECK(set(">=1.0a1,<3").contains(v("2.0b1")));
+    CHECK_FALSE(set(">=1.0a1").contains(v("2.0b1"), false));
+    CHECK_FALSE(set(">=1.0").contains(v("2.0b1")));
+    CHECK_FALSE(set("!=1.0a1").contains(v("2.0b1")));
+    CHECK(set(">=1.0").contains(v("2.0.post1")));            // post releases are not pre-releases
+    CHECK_FALSE(set(">=1.0").contains(v("2.0.post1.dev1")));  // ...but dev releases of them are
+}
+
+TEST_CASE("specifier: error messages name the clause and the problem", "[pep440]")
+{
+    auto message = [](std::string_view text) {
+        const auto parsed = specifier_set::parse(text);
+        REQUIRE_FALSE(parsed.has_value());
+        CHECK(parsed.error().code == pkg::errc::invalid_specifier);
+        CHECK_FALSE(parsed.error().hint.empty());
+        return parsed.error().message;
+    };
+    CHECK(message("1.0") ==
+          "invalid version specifier \"1.0\": it must start with an operator (~=, ==, !=, <=, >=, <, >, ===)");
+    CHECK(message(">=") == "invalid version specifier \">=\": a version must follow the operator");
+    CHECK(message("~=1") ==
+          "invalid version specifier \"~=1\": ~= needs at least two release numbers (such as ~=1.4)");
+    CHECK(message(">=1.*") == "invalid version specifier \">=1.*\": prefix matching (\".*\") is only "
+                              "allowed with == and !=");
+    CHECK(message("==1.0a1.*") == "invalid version specifier \"==1.0a1.*\": prefix matching needs a "
+                                  "plain release before \".*\" (such as ==1.4.*)");
+    CHECK(message("<1.0+abc") == "invalid version specifier \"<1.0+abc\": a local version label "
+                                 "(\"+...\") is only allowed with == and !=");
+    CHECK(message(">=1 .0") == "invalid version specifier \">=1 .0\": the version cannot contain whitespace");
+    CHECK(message("===a b") == "invalid version specifier \"===a b\": the === operand cannot contain "
+                               "whitespace, \";\" or \")\"");
+    CHECK(message(">=1.0x") == "invalid version specifier \">=1.0x\": invalid version \"1.0x\": "
+                               "unexpected \"x\" at offset 3");
+    CHECK(message(">=1.0, <2, foo") ==
+          "in \">=1.0, <2, foo\": invalid version specifier \"foo\": it must start with an operator "
+          "(~=, ==, !=, <=, >=, <, >, ===)");
+    CHECK(message("==99999999999999999999").find("99999999999999999999 is too large") !=
+          std::string::npos);
+
+    const auto single = specifier::parse("   ");
+    REQUIRE_FALSE(single.has_value());
+    CHECK(single.error().message == "invalid version specifier \"   \": it is empty");
+}

@@ -139,6 +139,22 @@ void append_number(std::string& out, std::uint64_t n)
     out.append(buf, end);
 }
 
+// Local labels: absent sorts first; segment by segment, numbers sort after strings, strings
+// compare lexicographically, numbers numerically; a prefix sorts first.
+std::strong_ordering compare_local(std::span<const local_segment> a, std::span<const local_segment> b)
+{
+    const std::size_t m = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < m; ++i) {
+        const bool x_num = std::holds_alternative<std::uint64_t>(a[i]);
+        const bool y_num = std::holds_alternative<std::uint64_t>(b[i]);
+        if (x_num != y_num) return x_num ? std::strong_ordering::greater : std::strong_ordering::less;
+        const auto c = x_num ? std::get<std::uint64_t>(a[i]) <=> std::get<std::uint64_t>(b[i])
+                             : std::get<std::string>(a[i]).compare(std::get<std::string>(b[i])) <=> 0;
+        if (c != 0) return c;
+    }
+    return a.size() <=> b.size();
+}
+
 }  // namespace
 
 result<version> version::parse(std::string_view text)
@@ -295,6 +311,12 @@ std::string version::to_string() const
 
 std::strong_ordering operator<=>(const version& a, const version& b)
 {
+    if (const auto c = compare_public(a, b); c != 0) return c;
+    return compare_local(a.local_, b.local_);
+}
+
+std::strong_ordering compare_public(const version& a, const version& b) noexcept
+{
     if (const auto c = a.epoch_ <=> b.epoch_; c != 0) return c;
 
     // Release: trailing zeros do not count, so compare as if the shorter were padded with zeros.
@@ -327,25 +349,7 @@ std::strong_ordering operator<=>(const version& a, const version& b)
         if (const auto c = *a.dev_ <=> *b.dev_; c != 0) return c;
     }
 
-    // Local: absent sorts first; segment by segment, numbers sort after strings, strings compare
-    // lexicographically, numbers numerically; a prefix sorts first.
-    const std::size_t m = std::min(a.local_.size(), b.local_.size());
-    for (std::size_t i = 0; i < m; ++i) {
-        const auto& x = a.local_[i];
-        const auto& y = b.local_[i];
-        const bool x_num = std::holds_alternative<std::uint64_t>(x);
-        const bool y_num = std::holds_alternative<std::uint64_t>(y);
-        if (x_num != y_num) return x_num ? std::strong_ordering::greater : std::strong_ordering::less;
-        if (x_num) {
-            if (const auto c = std::get<std::uint64_t>(x) <=> std::get<std::uint64_t>(y); c != 0) {
-                return c;
-            }
-        } else if (const auto c = std::get<std::string>(x).compare(std::get<std::string>(y)) <=> 0;
-                   c != 0) {
-            return c;
-        }
-    }
-    return a.local_.size() <=> b.local_.size();
+    return std::strong_ordering::equal;
 }
 
 }  // namespace pkg::pep440

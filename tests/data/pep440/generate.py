@@ -2,7 +2,10 @@
 
 Run once by hand (the tests never run Python):
     /root/.pyenv/versions/3.13.0/bin/python3 tests/data/pep440/generate.py tests/data/pep440
-It uses the `packaging` that pip vendors (24.1 under Python 3.13). Outputs, one record a line,
+It uses the `packaging` that pip vendors (24.1 under Python 3.13). packaging 21.3 (pip under
+Python 3.11) gives the same tables except where 24.1 fixed bugs: 21.3 accepts `==1.0a1.*` and
+`===foo;bar`, and its `==1.0.0.*` fails to match `1.0a1` and `1.0.post1` (no zero padding of
+the candidate before shortening). pkg follows 24.1. Outputs, one record a line,
 fields separated by a TAB:
   versions.txt    input, then the normal form or "!" if packaging rejects the input
   ordering.txt    versions in strictly increasing order; a line "=" joins the next one as equal
