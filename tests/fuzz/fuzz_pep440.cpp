@@ -3,8 +3,7 @@
 // Properties checked (a failure traps):
 //   - whatever parses round-trips: parse(x.to_string()) succeeds, is equal, prints the same;
 //   - ordering is consistent: a <=> b is the reverse of b <=> a, == agrees with <=> and hash(),
-//     and the
-//     public ordering agrees with comparing the public versions;
+//     and the public ordering agrees with comparing the public versions;
 //   - a specifier set and its reparsed normal form agree on contains() for every candidate.
 
 #include <cstddef>
