@@ -293,7 +293,7 @@ result<specifier_set> specifier_set::parse(std::string_view text)
             if (!parsed) {
                 error e = std::move(parsed.error());
                 if (trim(text) != clause) {
-                    e.message = "in " + quote(text) + ": " + e.message;
+                    e.message = "in " + quote(trim(text)) + ": " + e.message;
                 }
                 return fail(std::move(e));
             }
