@@ -11,8 +11,9 @@
 /// Where the spec leaves room, pkg follows `packaging` (pip's parser) and says so:
 /// - Whitespace is spaces and tabs; `and`/`or`/`in`/`not` need no space next to quotes or
 ///   parentheses (`"3"and(...)`), but `not in` needs one between its words.
-/// - Strings are taken literally: PEP 508 defines no escapes (`packaging` runs Python's
-///   `literal_eval`, which would turn `\n` into a newline; real markers never contain `\`).
+/// - Strings are taken literally: PEP 508 defines no escapes. `packaging` runs Python's
+///   `literal_eval` on them, which interprets `\` escapes and fails on NUL and line breaks;
+///   pkg rejects strings holding a backslash, NUL, CR or LF rather than guess.
 /// - A comparison is a version comparison when the operator is a version operator, the right
 ///   side forms a valid PEP 440 specifier with it (`==3.*` works) and the left side parses as a
 ///   version; pre-releases always match (`contains(..., prereleases=True)`). Otherwise `==`,
