@@ -56,7 +56,8 @@ struct marker_environment {
     std::optional<std::string_view> get(std::string_view variable) const noexcept;
 };
 
-/// A parsed marker expression. Immutable; copies share the parsed tree.
+/// A parsed marker expression. Immutable; copies share the parsed tree. A default-constructed
+/// marker is empty: it evaluates true and prints as "".
 class marker {
 public:
     /// Parses a whole marker expression (leading/trailing spaces allowed). Errors are

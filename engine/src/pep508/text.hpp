@@ -51,6 +51,7 @@ struct cursor {
     std::string_view text;
     std::size_t pos = 0;
 
+    /// True when every byte has been read.
     bool at_end() const noexcept { return pos >= text.size(); }
     /// The end of the input as `packaging` sees it: Python's `$` also matches before one
     /// final newline, so `"black\n"` is a whole requirement.
@@ -63,6 +64,7 @@ struct cursor {
     {
         return pos + ahead < text.size() ? text[pos + ahead] : '\0';
     }
+    /// Moves past spaces and tabs.
     void skip_space() noexcept
     {
         while (pos < text.size() && is_space(text[pos])) {
