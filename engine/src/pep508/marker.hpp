@@ -25,6 +25,7 @@
 /// - Both sides may be variables or both strings; each side is resolved on its own (`packaging`
 ///   mishandles these shapes; no real marker uses them).
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
@@ -74,8 +75,9 @@ public:
     /// `extra == "x"` clause is true when "x" is one of them; with no extras it is false.
     /// As pip does, the marker is evaluated once per extra (with `extra` set to it, or to ""
     /// when there are none) and is true if any evaluation is; so `extra == "a" and
-    /// extra == "b"` is false even with both extras. Never fails (see the file comment for
-    /// undefined comparisons). Thread-safe: the tree is immutable.
+    /// extra == "b"` is false even with both extras. A `python_full_version` ending in `+`
+    /// (non-tagged CPython builds) is read as `+local`, as `packaging` does. Never fails (see
+    /// the file comment for undefined comparisons). Thread-safe: the tree is immutable.
     bool evaluate(const marker_environment& env, std::span<const std::string> extras = {}) const;
 
     /// Canonical text: variables in canonical names, strings double-quoted (single-quoted if
