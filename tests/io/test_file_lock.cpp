@@ -140,6 +140,14 @@ bool wait_for_output(const child& c, const std::string& text)
 
 const std::string worker = PKG_TEST_HELPER_fs_stress_worker;
 
+// prefix + number, by appending: GCC 12 at -O3 warns falsely (-Wrestrict, GCC PR105329) about
+// `"literal" + std::to_string(n)`.
+std::string numbered(std::string prefix, long n)
+{
+    prefix += std::to_string(n);
+    return prefix;
+}
+
 }  // namespace
 
 TEST_CASE("OFD locks: two locks in one process conflict like two processes", "[lock]")
@@ -241,7 +249,7 @@ TEST_CASE("an exclusive holder leaves an owner sidecar that waiters can name", "
     {
         child c = spawn({"/bin/true"}, dir.path / "true");
         REQUIRE(wait_exit(c) == 0);
-        write_text(sidecar, "pid " + std::to_string(c.pid) + "\nold\n");
+        write_text(sidecar, numbered("pid ", c.pid) + "\nold\n");
         CHECK_FALSE(pkg::io::read_lock_owner(path).has_value());
     }
     SECTION("garbage in the sidecar is ignored")
@@ -270,7 +278,7 @@ TEST_CASE("lock_for times out with an error naming the path and the holder", "[l
     CHECK(waited.error().where == path.string());
     const std::string text = waited.error().to_string();
     CHECK_THAT(text, Catch::Contains("timed out after 30 ms waiting for a shared lock"));
-    CHECK_THAT(text, Catch::Contains("held by pid " + std::to_string(::getpid()) + " (pkg cache prune)"));
+    CHECK_THAT(text, Catch::Contains(numbered("held by pid ", ::getpid()) + " (pkg cache prune)"));
     CHECK_FALSE(waited.error().hint.empty());
     CHECK(calls == 1);
     REQUIRE(told.has_value());
@@ -397,7 +405,7 @@ TEST_CASE("locks across processes: shared+shared, exclusive waits for shared, ti
         const std::string output = output_of(waiter);
         INFO(output);
         CHECK(waiter_code == 4);
-        const std::string holder_words = "pid " + std::to_string(holder.pid) + " (pkg cache prune)";
+        const std::string holder_words = numbered("pid ", holder.pid) + " (pkg cache prune)";
         CHECK_THAT(output, Catch::Contains("waiting for " + holder_words));
         CHECK_THAT(output, Catch::Contains(path.string()));
         CHECK_THAT(output, Catch::Contains("timed out after 200 ms waiting for a shared lock"));

@@ -138,6 +138,14 @@ std::string output_of(const child& c) { return read_text(c.out) + read_text(c.er
 
 const std::string worker = PKG_TEST_HELPER_fs_stress_worker;
 
+// prefix + number, by appending: GCC 12 at -O3 warns falsely (-Wrestrict, GCC PR105329) about
+// `"literal" + std::to_string(n)`.
+std::string numbered(std::string prefix, long n)
+{
+    prefix += std::to_string(n);
+    return prefix;
+}
+
 int errno_of(const pkg::error& e) { return e.code.category() == std::generic_category() ? e.code.value() : -1; }
 
 }  // namespace
@@ -425,13 +433,13 @@ void run_publish_swap_stress(const stdfs::path& base, long rounds)
     std::vector<child> reader_children;
     for (int r = 0; r < readers; ++r) {
         reader_children.push_back(
-            spawn({worker, "read", dir.path.string()}, dir.path / ("reader" + std::to_string(r))));
+            spawn({worker, "read", dir.path.string()}, dir.path / numbered("reader", r)));
     }
     std::vector<child> workers_children;
     for (int w = 0; w < workers; ++w) {
         workers_children.push_back(spawn(
             {worker, "publish-swap", dir.path.string(), std::to_string(rounds), std::to_string(workers)},
-            dir.path / ("worker" + std::to_string(w))));
+            dir.path / numbered("worker", w)));
     }
     write_text(dir.path / "go", "");
 
@@ -472,7 +480,7 @@ void run_publish_swap_stress(const stdfs::path& base, long rounds)
         CHECK(name.find(".tmp.") == std::string::npos);
     }
     // The pointer's last swap was to some worker's final round.
-    CHECK(**pkg::io::read_pointer(dir.path / "current") == "archive/v" + std::to_string(rounds - 1));
+    CHECK(**pkg::io::read_pointer(dir.path / "current") == numbered("archive/v", rounds - 1));
 }
 
 }  // namespace
@@ -690,7 +698,7 @@ TEST_CASE("link_file falls back to a copy across filesystems and link_prober rem
             threads.emplace_back([&, t] {
                 for (int i = 0; i < 8; ++i) {
                     auto linked = prober.link(
-                        source, build.path / ("t" + std::to_string(t) + "-" + std::to_string(i)),
+                        source, build.path / (numbered("t", t) + numbered("-", i)),
                         shm_dev, build_dev);
                     if (!linked || linked->used != link_mode::copy) {
                         ++failures;
@@ -794,7 +802,7 @@ TEST_CASE("remove_tree on the same tree from racing threads and processes", "[fs
     SECTION("4 threads, 3 rounds")
     {
         for (int round = 0; round < 3; ++round) {
-            const stdfs::path tree = dir.path / ("tree" + std::to_string(round));
+            const stdfs::path tree = dir.path / numbered("tree", round);
             make_tree(tree, dir.path / "outside");
             std::atomic<bool> go{false};
             std::vector<std::string> errors(4);
@@ -831,7 +839,7 @@ TEST_CASE("remove_tree on the same tree from racing threads and processes", "[fs
         std::vector<child> removers;
         for (int p = 0; p < 4; ++p) {
             removers.push_back(spawn({worker, "remove-tree", tree.string(), (dir.path / "go").string()},
-                                     dir.path / ("remover" + std::to_string(p))));
+                                     dir.path / numbered("remover", p)));
         }
         write_text(dir.path / "go", "");
         for (const child& c : removers) {
