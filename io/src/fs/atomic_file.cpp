@@ -144,7 +144,7 @@ result<void> atomic_write_file(const std::filesystem::path& target,
     if (::rename(temp.c_str(), target.c_str()) != 0) {
         int err = errno;
         ::unlink(temp.c_str());
-        return fail(system_error(err, "rename " + temp.filename().native() + " onto", target.native()));
+        return fail(system_error(err, "rename temporary " + temp.filename().native(), target.native()));
     }
     if (options.is_durable) {
         return sync_directory(dir);

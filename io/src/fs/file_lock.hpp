@@ -82,7 +82,9 @@ public:
 
     /// True until released or moved from.
     [[nodiscard]] bool is_held() const noexcept { return fd_ >= 0; }
+    /// The kind this lock was taken as.
     [[nodiscard]] lock_kind kind() const noexcept { return kind_; }
+    /// The lock file's path as given when locking.
     [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
 private:

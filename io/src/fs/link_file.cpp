@@ -109,7 +109,7 @@ std::optional<failure> try_hardlink(const std::filesystem::path& source,
         return std::nullopt;
     }
     int err = errno;
-    return failure{system_error(err, "hardlink " + source.native() + " to", destination.native()),
+    return failure{system_error(err, "hardlink from " + source.native(), destination.native()),
                    err, hardlink_unsupported(err)};
 }
 
@@ -131,7 +131,7 @@ std::optional<failure> try_reflink(const std::filesystem::path& source,
         ::close(*dst);
         ::unlink(destination.c_str());
         return failure{
-            system_error(err, "reflink (FICLONE) " + source.native() + " to", destination.native()),
+            system_error(err, "reflink (FICLONE) from " + source.native(), destination.native()),
             err, reflink_unsupported(err)};
     }
     if (auto failed = finish_destination(*dst, st, destination)) {
@@ -214,7 +214,7 @@ std::optional<failure> try_copy(const std::filesystem::path& source,
             break;
         }
         int err = errno;
-        return abandon(failure{system_error(err, "copy_file_range " + source.native() + " to",
+        return abandon(failure{system_error(err, "copy_file_range from " + source.native(),
                                             destination.native()),
                                err});
     }

@@ -40,9 +40,8 @@ result<publish_result> won(const std::filesystem::path& target, publish_options 
 result<publish_result> rename_failed(int err, const std::filesystem::path& staging,
                                      const std::filesystem::path& target)
 {
-    // ENOENT is about the source in every case that matters (the target's parent missing gives
-    // ENOENT too; the message names both to cover it).
-    error e = system_error(err, "publish (rename) " + staging.native() + " to", target.native());
+    // ENOENT means a missing staging tree or a missing target parent: the text names both.
+    error e = system_error(err, "rename staging tree " + staging.native(), target.native());
     if (err == EXDEV) {
         e.hint = "staging and target must be on the same filesystem";
     }

@@ -35,13 +35,13 @@ result<void> replace_symlink(const std::filesystem::path& link,
         }
     }
     if (err != 0) {
-        return fail(system_error(err, "create temporary symlink " + temp.filename().native() + " for",
+        return fail(system_error(err, "create temporary symlink " + temp.filename().native(),
                                  link.native()));
     }
     if (::rename(temp.c_str(), link.c_str()) != 0) {
         err = errno;
         ::unlink(temp.c_str());
-        return fail(system_error(err, "rename " + temp.filename().native() + " onto", link.native()));
+        return fail(system_error(err, "rename temporary symlink " + temp.filename().native(), link.native()));
     }
     if (options.is_durable) {
         return sync_directory(dir);
