@@ -176,6 +176,16 @@ TEST_CASE("atomic_write_file writes all bytes with the exact mode and leaves no 
         CHECK(lstat_of(target).st_ino != old_inode);  // A new file was renamed in, not rewritten.
         CHECK(list(dir.path) == std::vector<std::string>{"out.bin"});
     }
+    SECTION("a symlink at the target is replaced, not written through")
+    {
+        write_text(dir.path / "real", "pointee");
+        const stdfs::path link = dir.path / "link";
+        stdfs::create_symlink("real", link);
+        REQUIRE(pkg::io::atomic_write_file(link, "replaced"));
+        CHECK(S_ISREG(lstat_of(link).st_mode));
+        CHECK(read_text(link) == "replaced");
+        CHECK(read_text(dir.path / "real") == "pointee");
+    }
     SECTION("empty contents")
     {
         REQUIRE(pkg::io::atomic_write_file(target, std::string_view{}));

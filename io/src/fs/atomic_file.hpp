@@ -31,7 +31,8 @@ struct atomic_write_options {
 
 /// Writes `contents` to `target` atomically: temporary file `.<name>.tmp.<pid>.<random>` in the
 /// target's directory, all bytes written, optional fsync, then renamed over `target` (replacing a
-/// file that is there). On any failure the temporary file is removed and `target` is untouched.
+/// file that is there; a symlink at `target` is replaced itself, its target is left alone). On
+/// any failure the temporary file is removed and `target` is untouched.
 /// Errors: the failing syscall's errno as `pkg::system_error` naming the operation and the path
 /// (the target, or the directory for fsync); e.g. ENOTDIR when the parent is a file, EISDIR
 /// when the target is a directory, ENOSPC/EFBIG while writing.
