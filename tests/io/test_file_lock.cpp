@@ -2,6 +2,7 @@
 // and real cross-process behaviour through tests/helpers/fs_stress_worker.cpp.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -46,6 +48,7 @@ struct scratch_dir {
     {
         std::error_code ec;
         stdfs::remove_all(path, ec);
+        ::rmdir(path.parent_path().c_str());  // The shared parent goes once the last test is done.
     }
     scratch_dir(const scratch_dir&) = delete;
     scratch_dir& operator=(const scratch_dir&) = delete;
@@ -72,10 +75,30 @@ bool path_exists(const stdfs::path& p)
     return ::lstat(p.c_str(), &st) == 0;
 }
 
+// A helper process with stdout and stderr in files. A failed REQUIRE can leave it unreaped: the
+// destructor then kills and reaps it, so no helper outlives its test or writes into the next one.
 struct child {
     pid_t pid = -1;
     stdfs::path out;
     stdfs::path err;
+    bool is_reaped = false;
+
+    child() = default;
+    child(child&& other) noexcept
+        : pid(std::exchange(other.pid, -1)),
+          out(std::move(other.out)),
+          err(std::move(other.err)),
+          is_reaped(other.is_reaped)
+    {
+    }
+    child& operator=(child&&) = delete;
+    ~child()
+    {
+        if (pid > 0 && !is_reaped) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
 };
 
 child spawn(const std::vector<std::string>& args, const stdfs::path& log_base)
@@ -100,12 +123,13 @@ child spawn(const std::vector<std::string>& args, const stdfs::path& log_base)
     return c;
 }
 
-int wait_exit(const child& c)
+int wait_exit(child& c)
 {
     int status = 0;
     while (::waitpid(c.pid, &status, 0) < 0) {
         REQUIRE(errno == EINTR);
     }
+    c.is_reaped = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -3,6 +3,7 @@
 // helper program tests/helpers/fs_stress_worker.cpp.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -52,6 +54,7 @@ struct scratch_dir {
         std::error_code ec;
         stdfs::permissions(path, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
         stdfs::remove_all(path, ec);
+        ::rmdir(path.parent_path().c_str());  // The shared parent goes once the last test is done.
     }
     scratch_dir(const scratch_dir&) = delete;
     scratch_dir& operator=(const scratch_dir&) = delete;
@@ -96,10 +99,30 @@ bool path_exists(const stdfs::path& p)
 }
 
 // A helper process with stdout and stderr in files.
+// A helper process with stdout and stderr in files. A failed REQUIRE can leave it unreaped: the
+// destructor then kills and reaps it, so no helper outlives its test or writes into the next one.
 struct child {
     pid_t pid = -1;
     stdfs::path out;
     stdfs::path err;
+    bool is_reaped = false;
+
+    child() = default;
+    child(child&& other) noexcept
+        : pid(std::exchange(other.pid, -1)),
+          out(std::move(other.out)),
+          err(std::move(other.err)),
+          is_reaped(other.is_reaped)
+    {
+    }
+    child& operator=(child&&) = delete;
+    ~child()
+    {
+        if (pid > 0 && !is_reaped) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
 };
 
 child spawn(const std::vector<std::string>& args, const stdfs::path& log_base)
@@ -125,12 +148,13 @@ child spawn(const std::vector<std::string>& args, const stdfs::path& log_base)
 }
 
 // The exit code, or 128 + signal for a killed child.
-int wait_exit(const child& c)
+int wait_exit(child& c)
 {
     int status = 0;
     while (::waitpid(c.pid, &status, 0) < 0) {
         REQUIRE(errno == EINTR);
     }
+    c.is_reaped = true;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -456,7 +480,7 @@ void run_publish_swap_stress(const stdfs::path& base, long rounds)
     long published = 0;
     long by_other = 0;
     long swaps = 0;
-    for (const child& c : workers_children) {
+    for (child& c : workers_children) {
         const int code = wait_exit(c);
         const std::string output = output_of(c);
         INFO(output);
@@ -470,7 +494,7 @@ void run_publish_swap_stress(const stdfs::path& base, long rounds)
         swaps += s;
     }
     write_text(dir.path / "stop", "");
-    for (const child& c : reader_children) {
+    for (child& c : reader_children) {
         const int code = wait_exit(c);
         const std::string output = output_of(c);
         INFO(output);
@@ -852,7 +876,7 @@ TEST_CASE("remove_tree on the same tree from racing threads and processes", "[fs
                                      dir.path / numbered("remover", p)));
         }
         write_text(dir.path / "go", "");
-        for (const child& c : removers) {
+        for (child& c : removers) {
             const int code = wait_exit(c);
             const std::string output = output_of(c);
             INFO(output);
