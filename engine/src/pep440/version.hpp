@@ -35,7 +35,9 @@ using local_segment = std::variant<std::uint64_t, std::string>;
 /// A parsed PEP 440 version. Regular value type: copyable, comparable, hashable via `to_string()`.
 class version {
 public:
-    /// Parses `text`. Errors name the text and what is wrong (`errc::invalid_version`).
+    /// Parses `text`. Errors name the text and what is wrong (`errc::invalid_version`); numbers
+    /// past 2^64-1 are rejected (packaging accepts them). ASCII only: Python's Unicode digits and
+    /// spaces are not accepted. Allocates only the release and local vectors. Thread-safe.
     static result<version> parse(std::string_view text);
 
     /// Builds a plain release version, e.g. `version::from_release({3, 11})`.
@@ -63,7 +65,14 @@ public:
     std::string to_string() const;
 
     /// PEP 440 ordering; release segments compare with trailing zeros ignored (1.0 == 1.0.0).
+    /// Equal versions may print differently (`1.0` and `1.0.0`): hash `public`/`base` forms with
+    /// care. Thread-safe (const).
     friend std::strong_ordering operator<=>(const version& a, const version& b);
+
+    /// The same ordering with both local labels ignored, i.e. `a.public_version() <=>
+    /// b.public_version()` without copying. Specifiers compare this way (`<=`, `>=`, `==` without
+    /// a local label). Added for specifiers; not in the original declaration.
+    friend std::strong_ordering compare_public(const version& a, const version& b) noexcept;
     friend bool operator==(const version& a, const version& b)
     {
         return (a <=> b) == std::strong_ordering::equal;
