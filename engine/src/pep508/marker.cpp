@@ -159,7 +159,7 @@ public:
             return tree;
         }
         in_.skip_space();
-        if (!in_.at_end()) {
+        if (!in_.at_input_end()) {
             if (in_.peek() == ')') {
                 return fail_here("unmatched ')'");
             }
@@ -247,8 +247,8 @@ private:
         }
         in_.skip_space();
         if (in_.peek() != ')') {
-            return fail_here("expected 'and', 'or' or ')' to close the '(' at column " +
-                             std::to_string(open + 1));
+            return fail_here("expected 'and', 'or' or ')' (the '(' at column " +
+                             std::to_string(open + 1) + " is not closed)");
         }
         ++in_.pos;
         return inner;
@@ -292,8 +292,9 @@ private:
             const std::size_t open = in_.pos;
             const std::size_t close = in_.text.find(first, open + 1);
             if (close == std::string_view::npos) {
-                return fail_at(open, "unterminated string (no closing " +
-                                         detail::describe_char(first) + ")");
+                return fail_at(open, first == '"'
+                                         ? "unterminated string (no closing double quote)"
+                                         : "unterminated string (no closing single quote)");
             }
             in_.pos = close + 1;
             return operand{false, variable::extra,
@@ -324,16 +325,13 @@ private:
         if (in_.consume_keyword("in")) {
             return compare_op::in;
         }
-        const std::size_t not_pos = in_.pos;
         if (in_.consume_keyword("not")) {
             if (!detail::is_space(in_.peek())) {
-                return fail_here("expected a space and 'in' after 'not' (at column " +
-                                 std::to_string(not_pos + 1) + ")");
+                return fail_here("expected a space and 'in' after 'not'");
             }
             in_.skip_space();
             if (!in_.consume_keyword("in")) {
-                return fail_here("expected 'in' after 'not' (at column " +
-                                 std::to_string(not_pos + 1) + ")");
+                return fail_here("expected 'in' after 'not'");
             }
             return compare_op::not_in;
         }

@@ -46,7 +46,7 @@ public:
     {
         requirement out;
         in_.skip_space();
-        if (auto name = parse_name_token("a project name"); !name) {
+        if (auto name = parse_name_token("a project name", "project name"); !name) {
             return fail(std::move(name.error()));
         } else {
             out.name = std::move(*name);
@@ -71,7 +71,7 @@ public:
             }
             out.url = std::string(in_.text.substr(start, in_.pos - start));
             in_.skip_space();
-            if (in_.at_end()) {
+            if (in_.at_input_end()) {
                 return out;
             }
             if (in_.peek() != ';') {
@@ -84,7 +84,7 @@ public:
             }
             out.specifiers = std::move(*specifiers);
             in_.skip_space();
-            if (in_.at_end()) {
+            if (in_.at_input_end()) {
                 return out;
             }
             if (in_.peek() != ';') {
@@ -111,7 +111,7 @@ private:
     }
 
     // A project or extra name: letters and digits with `-`, `_`, `.` inside.
-    result<std::string> parse_name_token(std::string_view what)
+    result<std::string> parse_name_token(std::string_view what, std::string_view label)
     {
         const std::size_t start = in_.pos;
         if (!detail::is_ascii_alnum(in_.peek())) {
@@ -126,7 +126,7 @@ private:
         }
         const std::string_view name = in_.text.substr(start, in_.pos - start);
         if (!is_valid_name(name)) {
-            return fail_at(start, std::string(what) + " " + detail::quote(name) +
+            return fail_at(start, std::string(label) + " " + detail::quote(name) +
                                       " must end with a letter or digit");
         }
         return std::string(name);
@@ -143,7 +143,7 @@ private:
         in_.skip_space();
         if (in_.peek() != ']') {
             while (true) {
-                auto extra = parse_name_token("an extra name");
+                auto extra = parse_name_token("an extra name", "extra name");
                 if (!extra) {
                     return fail(std::move(extra.error()));
                 }
@@ -160,8 +160,8 @@ private:
             if (detail::is_ascii_alnum(in_.peek())) {
                 return fail_here("expected ',' between extra names");
             }
-            return fail_here("expected ',' or ']' to close the '[' at column " +
-                             std::to_string(open + 1));
+            return fail_here("expected ',' or ']' (the '[' at column " +
+                             std::to_string(open + 1) + " is not closed)");
         }
         ++in_.pos;
         std::sort(extras.begin(), extras.end());
@@ -200,11 +200,10 @@ private:
         if (open != std::string_view::npos) {
             in_.skip_space();
             if (in_.peek() != ')') {
-                return fail_here(joined.empty()
-                                     ? "expected a version specifier or ')' to close the '(' "
-                                       "at column " + std::to_string(open + 1)
-                                     : "expected ',' or ')' to close the '(' at column " +
-                                           std::to_string(open + 1));
+                return fail_here((joined.empty() ? "expected a version specifier or ')'"
+                                                 : "expected ',' or ')'") +
+                                 std::string(" (the '(' at column ") + std::to_string(open + 1) +
+                                 " is not closed)");
             }
             ++in_.pos;
         }
@@ -236,6 +235,7 @@ private:
                              detail::describe_char(in_.peek()));
         }
         in_.pos += op.size();
+        const std::size_t op_end = in_.pos;
         while (detail::is_version_space(in_.peek()) && !in_.at_end()) {
             ++in_.pos;
         }
@@ -245,9 +245,9 @@ private:
                (arbitrary ? is_arbitrary_char(in_.peek()) : is_version_char(in_.peek()))) {
             ++in_.pos;
         }
-        if (in_.pos == version_start) {
-            return fail_at(version_start,
-                           "expected a version after '" + std::string(op) + "'");
+        // `===` may take empty text (packaging accepts `foo===`); other operators need a version.
+        if (in_.pos == version_start && !arbitrary) {
+            return fail_at(op_end, "expected a version after '" + std::string(op) + "'");
         }
         std::string clause(op);
         clause += in_.text.substr(version_start, in_.pos - version_start);
@@ -270,9 +270,9 @@ result<requirement> requirement::parse(std::string_view text)
 }
 
 bool requirement::applies_to(const marker_environment& env,
-                             std::span<const std::string> extras) const
+                             std::span<const std::string> requested_extras) const
 {
-    return !env_marker || env_marker->evaluate(env, extras);
+    return !env_marker || env_marker->evaluate(env, requested_extras);
 }
 
 std::string requirement::to_string() const

@@ -37,9 +37,10 @@ struct requirement {
     /// `expected a version after '>=' at column 9 in "black >= ; python_version"`.
     static result<requirement> parse(std::string_view text);
 
-    /// True when there is no marker or it evaluates true for `env` (and these extras; see
-    /// `marker::evaluate`). Thread-safe for concurrent readers.
-    bool applies_to(const marker_environment& env, std::span<const std::string> extras = {}) const;
+    /// True when there is no marker or it evaluates true for `env` and the extras being
+    /// installed (see `marker::evaluate`). Thread-safe for concurrent readers.
+    bool applies_to(const marker_environment& env,
+                    std::span<const std::string> requested_extras = {}) const;
 
     /// Canonical text, e.g. `sphinx-rtd-theme[a]>=1.0 ; python_version < "3.12"`: the
     /// normalised name, sorted extras, clauses as `specifier_set::to_string` prints them (or

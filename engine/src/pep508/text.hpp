@@ -52,6 +52,12 @@ struct cursor {
     std::size_t pos = 0;
 
     bool at_end() const noexcept { return pos >= text.size(); }
+    /// The end of the input as `packaging` sees it: Python's `$` also matches before one
+    /// final newline, so `"black\n"` is a whole requirement.
+    bool at_input_end() const noexcept
+    {
+        return pos >= text.size() || (pos + 1 == text.size() && text[pos] == '\n');
+    }
     /// The byte `ahead` positions on, or '\0' past the end (never a valid token start).
     char peek(std::size_t ahead = 0) const noexcept
     {
