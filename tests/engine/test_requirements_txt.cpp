@@ -254,7 +254,7 @@ TEST_CASE("option tokens parse like optparse", "[requirements]")
     CHECK(one({"-ra.txt"}) == lines::line_option{option_kind::requirement, "-r", "a.txt"});
     CHECK(one({"--requirement=a.txt"}) == lines::line_option{option_kind::requirement, "--requirement", "a.txt"});
     CHECK(one({"--requirement", "a.txt"}).value == "a.txt");
-    CHECK(one({"--req", "a.txt"}).kind == option_kind::requirement);  // unique prefix
+    CHECK(one({"--requirem", "a.txt"}).kind == option_kind::requirement);  // unique prefix
     CHECK(one({"--extra-index", "u"}).kind == option_kind::extra_index_url);
     CHECK(one({"--pypi-url", "u"}).kind == option_kind::index_url);
     CHECK(one({"-i", "u"}).kind == option_kind::index_url);
@@ -280,6 +280,7 @@ TEST_CASE("option tokens parse like optparse", "[requirements]")
     CHECK_THAT(error_of({"--frob=1"}), Catch::Contains("unknown option '--frob'"));
     CHECK_THAT(error_of({"-x"}), Catch::Contains("unknown option '-x'"));
     CHECK_THAT(error_of({"--no"}), Catch::Contains("ambiguous") && Catch::Contains("--no-binary, --no-index"));
+    CHECK_THAT(error_of({"--req", "a.txt"}), Catch::Contains("--require-hashes, --requirement"));
     CHECK_THAT(error_of({"-r"}), Catch::Contains("'-r' needs a value"));
     CHECK_THAT(error_of({"--index-url"}), Catch::Contains("'--index-url' needs a value"));
     CHECK_THAT(error_of({"--pre=1"}), Catch::Contains("'--pre' takes no value"));
