@@ -21,11 +21,18 @@ struct tag {
     std::string abi;
     std::string platform;
 
-    /// Parses one triple (no compressed `.` sets). Lower-cases it (`errc::invalid_tag`).
+    /// Parses one triple (no compressed `.` sets). Lower-cases it. Each part must be non-empty
+    /// ASCII letters, digits and `_` (PEP 425 tags after packaging's `-`/`.` → `_` escaping).
+    /// Errors (`errc::invalid_tag`) quote the text and say which part is wrong and why.
     static result<tag> parse(std::string_view text);
+    /// `interpreter-abi-platform`.
     std::string to_string() const;
     friend auto operator<=>(const tag&, const tag&) = default;
 };
+
+/// `text` in double quotes for an error message: non-printable bytes as `\xNN`, `"` and `\`
+/// escaped, cut after 200 bytes with `…`. Shared by the tag and wheel filename parsers.
+std::string quote_for_message(std::string_view text);
 
 /// What tag generation needs to know about a target interpreter.
 struct interpreter_description {
@@ -45,16 +52,30 @@ struct interpreter_description {
 /// The tags an interpreter supports, most preferred first.
 class tag_list {
 public:
-    /// Builds the list for `interp` in packaging's order: cpython tags (own ABI, abi3 down to
+    /// Builds the list for `interp` in packaging's order (`cpython_tags` or `generic_tags`, then
+    /// `compatible_tags` with the interpreter pip and packaging >= 22 pass: `cp3x`, `pp3`, none
+    /// for others): cpython tags (own ABI, abi3 down to
     /// cp32, none) per platform, then compatible tags (py3x-none-platform, interpreter-none-any,
     /// py3x-none-any); platforms: manylinux_2_N from the glibc version down to 2_5 with the legacy
     /// aliases manylinux2014 (2_17), manylinux2010 (2_12), manylinux1 (2_5) right after their
     /// equivalents, then musllinux_1_N, then linux_<arch>.
+    ///
+    /// Details that follow packaging 24 (pip's vendored copy): manylinux only for x86_64, i686,
+    /// aarch64, armv7l, ppc64, ppc64le, s390x, loongarch64, riscv64, from 2_17 (2_5 on x86); glibc
+    /// majors above 2 continue at 2_50 below `N_0`; arch `armv8l` adds the armv7l platforms after
+    /// its own; a free-threaded ABI (`cp313t`) gets no abi3 tags; a debug ABI (`cp311d`) also
+    /// accepts `cp311`; an empty CPython ABI derives `cp3x` (`cp3xm` before 3.8, `cp3xmu` before
+    /// 3.3); a non-CPython gets its ABI (if given) then `none`. `arch` is the interpreter's own
+    /// (a 32-bit Python on x86_64 is `i686`). `os` other than "linux" yields the single platform
+    /// `<os>_<arch>` (e.g. `win_amd64`); macOS's version ladder is not built yet.
+    /// Never fails; thread-safe (pure function).
     static tag_list for_interpreter(const interpreter_description& interp);
 
     std::span<const tag> tags() const noexcept { return tags_; }
 
-    /// Position of `t` (0 = best), or nullopt when the interpreter cannot use it.
+    /// Position of `t` (0 = best), or nullopt when the interpreter cannot use it. Compares the
+    /// fields as given: tags from `tag::parse` and `wheel_filename` are already lower case.
+    /// O(log n); thread-safe on a const list.
     std::optional<std::size_t> priority(const tag& t) const;
 
 private:
