@@ -729,7 +729,11 @@ TEST_CASE("wheel URL problems are errors", "[requirements]")
 
     e = parse_error("https://h.invalid/notawheel.whl\n");
     CHECK(e.code == errc::invalid_requirements_file);
-    CHECK_THAT(e.message, Catch::Contains("'notawheel.whl'") && Catch::Contains("not a wheel filename"));
+    CHECK_THAT(e.message, Catch::Contains("'notawheel.whl'") && Catch::Contains("not a valid wheel filename"));
+
+    e = parse_error("./foo-not.a.version-py3-none-any.whl\n");
+    CHECK(e.code == errc::invalid_requirements_file);
+    CHECK_THAT(e.message, Catch::Contains("'foo-not.a.version-py3-none-any.whl'") && Catch::Contains("version"));
 
     e = parse_error("https://h.invalid/foo-1.0-py3-none-any.whl#sha256=abc\n");
     CHECK_THAT(e.message, Catch::Contains("'sha256:abc'"));

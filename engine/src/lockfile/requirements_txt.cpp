@@ -14,6 +14,7 @@
 
 #include "lockfile/requirements_lines.hpp"
 #include "pep508/name.hpp"
+#include "wheel/wheel_filename.hpp"
 
 namespace pkg::lockfile {
 namespace {
@@ -263,23 +264,15 @@ bool is_archive_name(std::string_view name) noexcept
     return false;
 }
 
-/// The distribution field of a wheel filename, normalised. The wheel_filename parser lives on
-/// another branch; this checks only what naming a requirement needs: a `.whl` name with five or
-/// six `-`-separated fields whose first is a valid project name.
-result<std::string> wheel_project(std::string_view filename)
+/// The project a wheel filename names (PEP 427), or why it is not a wheel filename.
+result<wheel::wheel_filename> parse_wheel_name(std::string_view filename)
 {
-    std::string_view stem = filename.substr(0, filename.size() - 4);  // caller checked ".whl"
-    std::size_t fields = 1;
-    for (const char c : stem) {
-        fields += c == '-' ? 1 : 0;
-    }
-    const std::string_view distribution = stem.substr(0, stem.find('-'));
-    if ((fields != 5 && fields != 6) || !pep508::is_valid_name(distribution)) {
+    auto parsed = wheel::wheel_filename::parse(filename);
+    if (!parsed) {
         return fail(errc::invalid_requirements_file,
-                    quote_text(filename) +
-                        " is not a wheel filename (name-version[-build]-python-abi-platform.whl)");
+                    quote_text(filename) + " is not a valid wheel filename: " + parsed.error().message);
     }
-    return pep508::normalize_name(distribution);
+    return parsed;
 }
 
 /// The last path segment of a URL or path, percent-decoded for URLs.
@@ -569,14 +562,14 @@ private:
                 url = file_url((ec ? file : absolute).lexically_normal());
                 scheme = "file";
             }
-            auto project = check_url(url, *scheme, text, where, out.url_hashes);
-            if (!project) {
-                return fail(std::move(project.error()));
+            auto wheel = check_url(url, *scheme, text, where, out.url_hashes);
+            if (!wheel) {
+                return fail(std::move(wheel.error()));
             }
-            if (*project != out.requirement.normalized_name) {
+            if (wheel->normalized_name != out.requirement.normalized_name) {
                 return fail(errc::invalid_requirements_file,
                             "requirement " + quote_text(text) + " names " + quote_text(out.requirement.name) +
-                                " but its wheel is for " + quote_text(*project),
+                                " but its wheel is for " + quote_text(wheel->distribution),
                             at);
             }
             out.requirement.url = std::move(url);
@@ -584,9 +577,9 @@ private:
         return out;
     }
 
-    /// Checks that `url` points at a wheel pkg can install and returns the wheel's normalised
-    /// project name; collects `#sha256=…` fragment hashes into `hashes`.
-    result<std::string> check_url(const std::string& url, const std::string& scheme, std::string_view text,
+    /// Checks that `url` points at a wheel pkg can install and returns its parsed filename;
+    /// collects `#sha256=…` fragment hashes into `hashes`.
+    result<wheel::wheel_filename> check_url(const std::string& url, const std::string& scheme, std::string_view text,
                                   const source_location& where, std::vector<hash_digest>& hashes)
     {
         const std::string at = location_text(where);
@@ -616,9 +609,9 @@ private:
                                        "files need a build, which pkg does not do",
                         at);
         }
-        auto project = wheel_project(filename);
-        if (!project) {
-            auto e = std::move(project.error());
+        auto wheel = parse_wheel_name(filename);
+        if (!wheel) {
+            auto e = std::move(wheel.error());
             e.message += " (in " + quote_text(text) + ")";
             return fail(std::move(e).with_context(at));
         }
@@ -644,7 +637,7 @@ private:
                                 "; add --hash=sha256:… to check the download");
             }
         }
-        return project;
+        return wheel;
     }
 
     result<parsed_requirement> bare_requirement(std::string url, const std::string& scheme, std::string_view extras,
@@ -653,14 +646,12 @@ private:
     {
         const std::string at = location_text(where);
         parsed_requirement out;
-        auto project = check_url(url, scheme, text, where, out.url_hashes);
-        if (!project) {
-            return fail(std::move(project.error()));
+        auto wheel = check_url(url, scheme, text, where, out.url_hashes);
+        if (!wheel) {
+            return fail(std::move(wheel.error()));
         }
-        const url_parts parts = split_url(url);
-        const std::string filename = last_segment(parts.path, true);
-        out.requirement.name = filename.substr(0, filename.find('-'));
-        out.requirement.normalized_name = std::move(*project);
+        out.requirement.name = std::move(wheel->distribution);
+        out.requirement.normalized_name = std::move(wheel->normalized_name);
         std::set<std::string> extra_names;
         while (!extras.empty()) {
             const std::size_t comma = extras.find(',');
