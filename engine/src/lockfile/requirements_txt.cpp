@@ -562,14 +562,16 @@ private:
                 url = file_url((ec ? file : absolute).lexically_normal());
                 scheme = "file";
             }
-            auto wheel = check_url(url, *scheme, text, where, out.url_hashes);
-            if (!wheel) {
-                return fail(std::move(wheel.error()));
+            auto checked = check_url(url, *scheme, text, where);
+            if (!checked) {
+                return fail(std::move(checked.error()));
             }
-            if (wheel->normalized_name != out.requirement.normalized_name) {
+            out.url_hashes = std::move(checked->hashes);
+            const auto& wheel = checked->wheel;
+            if (wheel.normalized_name != out.requirement.normalized_name) {
                 return fail(errc::invalid_requirements_file,
                             "requirement " + quote_text(text) + " names " + quote_text(out.requirement.name) +
-                                " but its wheel is for " + quote_text(wheel->distribution),
+                                " but its wheel is for " + quote_text(wheel.distribution),
                             at);
             }
             out.requirement.url = std::move(url);
@@ -577,10 +579,16 @@ private:
         return out;
     }
 
-    /// Checks that `url` points at a wheel pkg can install and returns its parsed filename;
-    /// collects `#sha256=…` fragment hashes into `hashes`.
-    result<wheel::wheel_filename> check_url(const std::string& url, const std::string& scheme, std::string_view text,
-                                  const source_location& where, std::vector<hash_digest>& hashes)
+    /// A wheel URL that passed `check_url`.
+    struct checked_url {
+        wheel::wheel_filename wheel;
+        std::vector<hash_digest> hashes;  ///< from `#sha256=…` in the fragment
+    };
+
+    /// Checks that `url` points at a wheel pkg can install; returns its parsed filename and the
+    /// hashes its fragment gives.
+    result<checked_url> check_url(const std::string& url, const std::string& scheme, std::string_view text,
+                                  const source_location& where)
     {
         const std::string at = location_text(where);
         if (is_vcs_scheme(scheme)) {
@@ -615,6 +623,7 @@ private:
             e.message += " (in " + quote_text(text) + ")";
             return fail(std::move(e).with_context(at));
         }
+        checked_url out{std::move(*wheel), {}};
         // `#sha256=…&egg=…`: pip checks hashes given in the URL fragment too.
         std::string_view fragment = parts.fragment;
         while (!fragment.empty()) {
@@ -631,13 +640,13 @@ private:
                 if (!digest) {
                     return fail(std::move(digest.error()).with_context(at));
                 }
-                add_unique_hash(hashes, std::move(*digest));
+                add_unique_hash(out.hashes, std::move(*digest));
             } else if (key == "md5" || key == "sha1" || key == "sha224") {
                 warn(where, "ignored the weak " + key + " hash in the URL of " + quote_text(text) +
                                 "; add --hash=sha256:… to check the download");
             }
         }
-        return wheel;
+        return out;
     }
 
     result<parsed_requirement> bare_requirement(std::string url, const std::string& scheme, std::string_view extras,
@@ -646,12 +655,13 @@ private:
     {
         const std::string at = location_text(where);
         parsed_requirement out;
-        auto wheel = check_url(url, scheme, text, where, out.url_hashes);
-        if (!wheel) {
-            return fail(std::move(wheel.error()));
+        auto checked = check_url(url, scheme, text, where);
+        if (!checked) {
+            return fail(std::move(checked.error()));
         }
-        out.requirement.name = std::move(wheel->distribution);
-        out.requirement.normalized_name = std::move(wheel->normalized_name);
+        out.url_hashes = std::move(checked->hashes);
+        out.requirement.name = std::move(checked->wheel.distribution);
+        out.requirement.normalized_name = std::move(checked->wheel.normalized_name);
         std::set<std::string> extra_names;
         while (!extras.empty()) {
             const std::size_t comma = extras.find(',');
