@@ -275,12 +275,25 @@ result<wheel::wheel_filename> parse_wheel_name(std::string_view filename)
     return parsed;
 }
 
-/// The last path segment of a URL or path, percent-decoded for URLs.
-std::string last_segment(std::string_view path, bool is_url)
+/// The last segment of a URL's path, percent-decoded.
+std::string last_segment(std::string_view url_path)
 {
-    const std::size_t slash = path.find_last_of(is_url ? "/" : "/\\");
-    std::string_view segment = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    return is_url ? percent_decode(segment) : std::string(segment);
+    const std::size_t slash = url_path.rfind('/');
+    return percent_decode(slash == std::string_view::npos ? url_path : url_path.substr(slash + 1));
+}
+
+/// The `file://` URL of a wheel path written in the file at `including`: relative paths are
+/// resolved against that file's directory (not the working directory, as pip would), so a
+/// lockfile means the same wherever it is used from.
+std::string path_to_file_url(std::string_view written, const fs::path& including)
+{
+    fs::path file{std::string(written)};
+    if (file.is_relative()) {
+        file = including.parent_path() / file;
+    }
+    std::error_code ec;
+    fs::path absolute = fs::absolute(file, ec);
+    return file_url((ec ? file : absolute).lexically_normal());
 }
 
 // ---- the parser ---------------------------------------------------------------------------------
@@ -528,18 +541,9 @@ private:
             }
         }
         if (looks_like_path || (at_sign == std::string_view::npos && is_archive_name(target))) {
-            fs::path file = fs::path(std::string(target));
-            if (file.is_relative()) {
-                file = path.parent_path() / file;
-            }
-            std::error_code ec;
-            fs::path absolute = fs::absolute(file, ec);
-            if (ec) {
-                absolute = file;
-            }
             const std::string_view marker =
                 semicolon == std::string_view::npos ? std::string_view{} : text.substr(semicolon + 1);
-            return bare_requirement(file_url(absolute.lexically_normal()), "file", extras, marker, text, where);
+            return bare_requirement(path_to_file_url(target, path), "file", extras, marker, text, where);
         }
 
         auto requirement = pep508::requirement::parse(text);
@@ -553,13 +557,7 @@ private:
             auto scheme = url_scheme(url);
             if (!scheme) {
                 // `name @ ./dist/x.whl`: a path, resolved like bare paths.
-                fs::path file = fs::path(url);
-                if (file.is_relative()) {
-                    file = path.parent_path() / file;
-                }
-                std::error_code ec;
-                fs::path absolute = fs::absolute(file, ec);
-                url = file_url((ec ? file : absolute).lexically_normal());
+                url = path_to_file_url(url, path);
                 scheme = "file";
             }
             auto checked = check_url(url, *scheme, text, where);
@@ -604,7 +602,7 @@ private:
                         at);
         }
         const url_parts parts = split_url(url);
-        const std::string filename = last_segment(parts.path, true);
+        const std::string filename = last_segment(parts.path);
         if (!iends_with(filename, ".whl")) {
             if (is_archive_name(filename)) {
                 return fail(errc::unsupported,
