@@ -469,6 +469,29 @@ TEST_CASE("include cycles are errors naming the chain", "[requirements]")
     CHECK_THAT(e.message, Catch::Contains("lock.txt -> back.txt -> lock.txt"));
 }
 
+TEST_CASE("includes are bounded in depth and in number", "[requirements]")
+{
+    fake_world world;
+    for (int i = 0; i < 70; ++i) {  // a chain, no cycle, deeper than 64
+        world.files["deep" + std::to_string(i) + ".txt"] = "-r deep" + std::to_string(i + 1) + ".txt\n";
+    }
+    auto e = parse_error("-r deep0.txt\n", world);
+    CHECK(e.code == errc::invalid_requirements_file);
+    CHECK(e.where == "deep62.txt:1");  // lock.txt and deep0..deep62 are 64 open files
+    CHECK_THAT(e.message, Catch::Contains("'-r deep63.txt' nests requirements files more than 64 deep"));
+
+    for (int i = 0; i < 20; ++i) {  // each level includes the next twice: 2^20 reads without a cap
+        world.files["fan" + std::to_string(i) + ".txt"] =
+            "-r fan" + std::to_string(i + 1) + ".txt\n-r fan" + std::to_string(i + 1) + ".txt\n";
+    }
+    world.files["fan20.txt"] = "leaf==1\n";
+    world.reads.clear();
+    e = parse_error("-r fan0.txt\n", world);
+    CHECK(e.code == errc::invalid_requirements_file);
+    CHECK_THAT(e.message, Catch::Contains("more than 4096 includes"));
+    CHECK(world.reads.size() == 4096);
+}
+
 TEST_CASE("include errors: missing file, network URL, file: URL", "[requirements]")
 {
     fake_world world;

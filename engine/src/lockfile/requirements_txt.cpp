@@ -25,6 +25,9 @@ using lines::option_kind;
 
 /// Includes nest at most this deep; cycles are caught earlier, this only bounds recursion.
 constexpr std::size_t max_include_depth = 64;
+/// At most this many includes in all: files that include the next one twice, 30 deep, are not
+/// a cycle but would be read 2^30 times.
+constexpr std::size_t max_includes = 4096;
 
 char to_lower(char c) noexcept
 {
@@ -370,12 +373,6 @@ private:
 
     result<void> parse_file(std::string_view text, const fs::path& path, std::string display, bool constraint)
     {
-        if (stack_.size() >= max_include_depth) {
-            return fail(errc::invalid_requirements_file,
-                        "requirements files are nested more than " + std::to_string(max_include_depth) +
-                            " deep",
-                        display);
-        }
         stack_.push_back({file_key(path), display});
         auto done = parse_lines(text, path, display, constraint);
         stack_.pop_back();
@@ -836,6 +833,19 @@ private:
                             "remove one of the includes");
             }
         }
+        if (stack_.size() >= max_include_depth) {
+            return fail(errc::invalid_requirements_file,
+                        quote_text(shown) + " nests requirements files more than " +
+                            std::to_string(max_include_depth) + " deep",
+                        at);
+        }
+        if (++include_count_ > max_includes) {
+            return fail(errc::invalid_requirements_file,
+                        quote_text(shown) + " is include number " + std::to_string(include_count_) + "; more than " +
+                            std::to_string(max_includes) + " includes in one lockfile means files include each "
+                                                           "other over and over",
+                        at);
+        }
         auto text = read_file_(file);
         if (!text) {
             return fail(errc::invalid_requirements_file,
@@ -917,6 +927,7 @@ private:
     std::function<result<std::string>(const fs::path&)> read_file_;
     bool reads_disk_;
     std::vector<open_file> stack_;
+    std::size_t include_count_ = 0;
     requirements_file out_;
 };
 
