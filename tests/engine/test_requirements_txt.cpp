@@ -287,6 +287,23 @@ TEST_CASE("option tokens parse like optparse", "[requirements]")
     CHECK(lines::option_name(option_kind::index_url) == "--index-url");
 }
 
+TEST_CASE("credentials in URLs never reach messages", "[requirements]")
+{
+    using lines::redact_credentials;
+    CHECK(redact_credentials("-i https://user:tok@h.invalid/simple x") == "-i https://****@h.invalid/simple x");
+    CHECK(redact_credentials("https://tok@h/a http://h/b@c 'ftp://u@h'") == "https://****@h/a http://h/b@c 'ftp://****@h'");
+    CHECK(redact_credentials("no urls @ all") == "no urls @ all");
+    CHECK(redact_credentials("https://") == "https://");
+
+    fake_world world;
+    world.env["TOKEN"] = "s3cret";
+    auto e = parse_error("-i https://me:${TOKEN}@h.invalid/simple --bogus\n", world);
+    CHECK_THAT(e.message, Catch::Contains("https://****@h.invalid/simple") && !Catch::Contains("s3cret"));
+    auto parsed = parse_ok("foo==1 --index-url=https://${TOKEN}@h.invalid/simple\n", world);
+    REQUIRE(parsed.warnings.size() == 1);
+    CHECK_THAT(parsed.warnings[0], !Catch::Contains("s3cret"));
+}
+
 TEST_CASE("hashes: strong algorithms, exact hex length, lower case", "[requirements]")
 {
     auto h = lines::parse_hash("SHA256:" + hex('A', 64));
@@ -613,6 +630,8 @@ TEST_CASE("--only-binary and --no-binary follow pip's FormatControl", "[requirem
     CHECK(parsed.only_binary == std::vector<std::string>{":all:"});
     parsed = parse_ok("--only-binary :all:,:none:,y\n");
     CHECK(parsed.only_binary == std::vector<std::string>{"y"});
+    parsed = parse_ok("--only-binary :all:,y\n");  // pip drops names after :all: without :none:
+    CHECK(parsed.only_binary == std::vector<std::string>{":all:"});
     auto e = parse_error("--only-binary=-x\n");
     CHECK(e.where == "lock.txt:1");
     CHECK_THAT(e.message, Catch::Contains("'--only-binary'") && Catch::Contains("'-x'"));

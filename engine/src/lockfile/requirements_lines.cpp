@@ -60,16 +60,18 @@ std::string lower(std::string_view s)
     return out;
 }
 
-/// A value shortened for quoting in a message: long lines would drown the reason.
+/// A value quoted for a message: credentials hidden, shortened so long lines do not drown the
+/// reason.
 std::string quote_text(std::string_view s)
 {
     constexpr std::size_t max_chars = 120;
+    const std::string safe = redact_credentials(s);
     std::string out = "'";
-    if (s.size() > max_chars) {
-        out.append(s.substr(0, max_chars));
+    if (safe.size() > max_chars) {
+        out.append(safe, 0, max_chars);
         out += "…";
     } else {
-        out.append(s);
+        out += safe;
     }
     out += '\'';
     return out;
@@ -149,6 +151,35 @@ result<const option_spec*> resolve_long(std::string_view name)
 }
 
 }  // namespace
+
+std::string redact_credentials(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const std::size_t scheme_end = text.find("://", i);
+        if (scheme_end == std::string_view::npos) {
+            break;
+        }
+        const std::size_t authority = scheme_end + 3;
+        std::size_t end = authority;
+        while (end < text.size() && std::string_view("/?# \t'\"").find(text[end]) == std::string_view::npos) {
+            ++end;
+        }
+        const std::size_t at = text.substr(authority, end - authority).rfind('@');
+        out.append(text.substr(i, authority - i));
+        if (at != std::string_view::npos) {
+            out += "****";
+            out.append(text.substr(authority + at, end - authority - at));
+        } else {
+            out.append(text.substr(authority, end - authority));
+        }
+        i = end;
+    }
+    out.append(text.substr(std::min(i, text.size())));
+    return out;
+}
 
 std::vector<numbered_line> split_physical_lines(std::string_view text)
 {

@@ -132,6 +132,10 @@ std::string_view option_name(option_kind kind) noexcept;
 /// lower case. Errors cite the value and say what is wrong.
 result<hash_digest> parse_hash(std::string_view value);
 
+/// `text` with the user-info of every `scheme://user:secret@host` URL replaced by `****`, for
+/// messages and warnings: index URLs often carry tokens, e.g. from `${VAR}` expansion.
+std::string redact_credentials(std::string_view text);
+
 /// The hex length of a known algorithm's digest (sha256 → 64), or 0 if the algorithm is unknown.
 std::size_t hash_hex_length(std::string_view lower_case_algorithm) noexcept;
 

@@ -64,16 +64,18 @@ std::string_view trim(std::string_view s) noexcept
     return s;
 }
 
-/// Text quoted for a message, shortened so a huge line does not drown the reason.
+/// Text quoted for a message: credentials hidden (`${TOKEN}` often lands in index URLs),
+/// shortened so a huge line does not drown the reason.
 std::string quote_text(std::string_view s)
 {
     constexpr std::size_t max_chars = 160;
+    const std::string safe = lines::redact_credentials(s);
     std::string out = "'";
-    if (s.size() > max_chars) {
-        out.append(s.substr(0, max_chars));
+    if (safe.size() > max_chars) {
+        out.append(safe, 0, max_chars);
         out += "…";
     } else {
-        out.append(s);
+        out += safe;
     }
     out += '\'';
     return out;
@@ -755,6 +757,11 @@ private:
             if (item == ":all:") {
                 other.clear();
                 target.assign({":all:"});
+                // As pip: names after ":all:" only count when a ":none:" follows to reopen the set.
+                if (comma == std::string_view::npos ||
+                    (',' + std::string(rest.substr(comma)) + ',').find(",:none:,") == std::string::npos) {
+                    break;
+                }
             } else if (item == ":none:") {
                 target.clear();
             } else if (!item.empty()) {
