@@ -31,6 +31,9 @@
 ///   places; exact repeats are merged (extras united). Different markers may pin differently.
 ///   Constraints are checked the same way among themselves and may not carry extras.
 /// - The text must be UTF-8 (a UTF-8 byte-order mark is skipped); UTF-16/32 files are refused.
+/// - Includes nest at most 64 deep and number at most 4096 per parse (diamonds multiply).
+/// - Messages and warnings show URLs with their user-info replaced by `****`; the parsed values
+///   (`index_url`, requirement URLs) keep them.
 
 #include <cstdint>
 #include <filesystem>
