@@ -192,9 +192,19 @@ std::vector<numbered_line> split_physical_lines(std::string_view text)
         i = end + terminator_size;
         start = i;
     };
+    // Bytes that may start a line terminator; everything else is skipped in one scan.
+    static constexpr auto may_end_line = [] {
+        std::array<bool, 256> table{};
+        for (const unsigned char c : {'\n', '\r', '\v', '\f', '\x1c', '\x1d', '\x1e', '\xc2', '\xe2'}) {
+            table[c] = true;
+        }
+        return table;
+    }();
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+        if (!may_end_line[c]) {
+            ++i;
+        } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
             finish(i, 2);
         } else if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x1c || c == 0x1d ||
                    c == 0x1e) {
@@ -287,6 +297,9 @@ std::vector<numbered_line> logical_lines(std::string_view text)
 
 std::string expand_env_vars(std::string_view line, const getenv_function& getenv)
 {
+    if (line.find("${") == std::string_view::npos) {
+        return std::string(line);  // the common case: nothing to look up
+    }
     std::string out;
     out.reserve(line.size());
     std::size_t i = 0;
@@ -383,9 +396,15 @@ result<std::vector<std::string>> shell_split(std::string_view text)
                 ++i;
             }
         } else {
-            token += c;
+            // Copy the run of ordinary characters at once (hash tokens are 70+ characters).
+            std::size_t end = i;
+            while (end < text.size() && !is_shell_space(text[end]) && text[end] != '\\' && text[end] != '\'' &&
+                   text[end] != '"') {
+                ++end;
+            }
+            token.append(text.substr(i, end - i));
             in_token = true;
-            ++i;
+            i = end;
         }
     }
     if (in_token) {
