@@ -84,6 +84,12 @@ REQUIREMENTS = [
     "foo===1.0",
     "foo===weird-1",
     "foo ==1.0",
+    "foo===a,>=1",
+    "foo===a,,>=1",
+    "foo===",
+    "foo=== a",
+    "foo >=\x1c1.0",
+    "foo >=\u00a0\u30001.0",
     "  name  ",
     "name\n",
     "name>=1 ; os_name == \"posix\"\n",
@@ -155,6 +161,10 @@ INVALID_REQUIREMENTS = [
     "name ; os.namex == 'a'",
     "name ; platform.release == 'a'",
     "na me",
+    "foo===a, >=1",
+    "foo===a,b",
+    "u===2\x1d",
+    "name ; os_name == 'a\x00'",
 ]
 
 MARKERS = [
@@ -302,7 +312,8 @@ def main():
     for text in REQUIREMENTS:
         req = Requirement(text)  # raises if packaging rejects it
         raw = raw_parse_requirement(text)
-        clauses = [c.strip() for c in raw.specifier.split(",") if c.strip()]
+        # Whitespace removed: Python counts Unicode spaces (U+3000, ...) where PEP 440 does not.
+        clauses = ["".join(c.split()) for c in raw.specifier.split(",") if c.strip()]
         extras = sorted({canonicalize_name(e) for e in req.extras})
         out.write("    {%s, %s, %s, %s, %s, %s, %s},\n" % (
             c_string(text), c_string(req.name), c_list(extras), c_list(clauses),

@@ -551,6 +551,13 @@ TEST_CASE("markers: syntax errors", "[pep508]")
         CHECK(marker_error(text) == expected);
     }
     CHECK_THAT(marker_error(""), Catch::StartsWith("expected a marker variable"));
+    CHECK(marker_error("os_name == 'a\\x41'") ==
+          "a backslash in a marker string (PEP 508 strings have no escapes) at column 14 in "
+          "\"os_name == 'a\\\\x41'\"");
+    CHECK(marker_error(std::string_view("os_name == 'a\0'", 15)) ==
+          "byte 0x00 in a marker string at column 14 in \"os_name == 'a\\x00'\"");
+    CHECK(marker_error("os_name == \"a\nb\"") ==
+          "byte 0x0a in a marker string at column 14 in \"os_name == \\\"a\\x0ab\\\"\"");
     CHECK_THAT(marker_error("os.namex == 'a'"),
                Catch::StartsWith("unknown marker variable \"os.namex\""));
     CHECK_THAT(marker_error("platform.release == 'a'"),

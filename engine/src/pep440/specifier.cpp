@@ -20,8 +20,12 @@ bool is_space(char c) noexcept
 
 std::string_view trim(std::string_view text) noexcept
 {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    while (!text.empty() && is_space(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && is_space(text.back())) {
+        text.remove_suffix(1);
+    }
     return text;
 }
 
@@ -30,7 +34,9 @@ std::string quote(std::string_view text)
     constexpr std::size_t limit = 120;
     std::string out = "\"";
     out.append(text.substr(0, limit));
-    if (text.size() > limit) out.append("...");
+    if (text.size() > limit) {
+        out.append("...");
+    }
     out.push_back('"');
     return out;
 }
@@ -49,7 +55,9 @@ constexpr op_spelling spellings[] = {
 std::string_view spelling_of(op o) noexcept
 {
     for (const auto& s : spellings) {
-        if (s.oper == o) return s.text;
+        if (s.oper == o) {
+            return s.text;
+        }
     }
     return "?";
 }
@@ -57,40 +65,55 @@ std::string_view spelling_of(op o) noexcept
 /// Epoch and release equal, with implicit zero padding (`1.0` and `1` share a base).
 bool same_base(const version& a, const version& b) noexcept
 {
-    if (a.epoch() != b.epoch()) return false;
+    if (a.epoch() != b.epoch()) {
+        return false;
+    }
     const auto x = a.release();
     const auto y = b.release();
     const std::size_t n = std::max(x.size(), y.size());
     for (std::size_t i = 0; i < n; ++i) {
-        if ((i < x.size() ? x[i] : 0) != (i < y.size() ? y[i] : 0)) return false;
+        if ((i < x.size() ? x[i] : 0) != (i < y.size() ? y[i] : 0)) {
+            return false;
+        }
     }
     return true;
 }
 
 /// `==E!P.*`: same epoch, and `v`'s release (zero-padded) starts with `prefix`. Pre, post, dev
 /// and local parts of `v` do not matter.
-bool has_prefix(const version& v, std::uint64_t epoch, std::span<const std::uint64_t> prefix) noexcept
+bool has_prefix(const version& v, std::uint64_t epoch,
+                std::span<const std::uint64_t> prefix) noexcept
 {
-    if (v.epoch() != epoch) return false;
+    if (v.epoch() != epoch) {
+        return false;
+    }
     const auto release = v.release();
     for (std::size_t i = 0; i < prefix.size(); ++i) {
-        if ((i < release.size() ? release[i] : 0) != prefix[i]) return false;
+        if ((i < release.size() ? release[i] : 0) != prefix[i]) {
+            return false;
+        }
     }
     return true;
 }
 
 bool iequals_lowered(std::string_view text, std::string_view lower) noexcept
 {
-    if (text.size() != lower.size()) return false;
+    if (text.size() != lower.size()) {
+        return false;
+    }
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+        if (c != lower[i]) {
+            return false;
+        }
     }
     return true;
 }
 
-}  // namespace
+} // namespace
 
 result<specifier> specifier::parse(std::string_view text)
 {
@@ -101,7 +124,9 @@ result<specifier> specifier::parse(std::string_view text)
     };
 
     const std::string_view body = trim(text);
-    if (body.empty()) return invalid("it is empty");
+    if (body.empty()) {
+        return invalid("it is empty");
+    }
 
     specifier spec;
     std::string_view rest;
@@ -114,7 +139,9 @@ result<specifier> specifier::parse(std::string_view text)
             break;
         }
     }
-    if (!found) return invalid("it must start with an operator (~=, ==, !=, <=, >=, <, >, ===)");
+    if (!found) {
+        return invalid("it must start with an operator (~=, ==, !=, <=, >=, <, >, ===)");
+    }
 
     const bool has_space = std::any_of(rest.begin(), rest.end(), is_space);
 
@@ -125,12 +152,18 @@ result<specifier> specifier::parse(std::string_view text)
             return invalid("the === operand cannot contain whitespace, \";\" or \")\"");
         }
         spec.text_ = std::string(rest);
-        if (auto parsed = version::parse(rest)) spec.version_ = std::move(*parsed);
+        if (auto parsed = version::parse(rest)) {
+            spec.version_ = std::move(*parsed);
+        }
         return spec;
     }
 
-    if (rest.empty()) return invalid("a version must follow the operator");
-    if (has_space) return invalid("the version cannot contain whitespace");
+    if (rest.empty()) {
+        return invalid("a version must follow the operator");
+    }
+    if (has_space) {
+        return invalid("the version cannot contain whitespace");
+    }
 
     std::string_view operand = rest;
     if (operand.ends_with(".*")) {
@@ -142,7 +175,9 @@ result<specifier> specifier::parse(std::string_view text)
     }
 
     auto parsed = version::parse(operand);
-    if (!parsed) return invalid(std::move(parsed.error().message));
+    if (!parsed) {
+        return invalid(std::move(parsed.error().message));
+    }
     spec.version_ = std::move(*parsed);
     const version& ver = *spec.version_;
 
@@ -160,8 +195,13 @@ result<specifier> specifier::parse(std::string_view text)
 
 bool specifier::matches(const version& v) const
 {
-    if (op_ == op::arbitrary) return iequals_lowered(text_, v.to_string());
+    if (op_ == op::arbitrary) {
+        return iequals_lowered(text_, v.to_string());
+    }
 
+    if (!version_) {
+        return false; // a default-constructed clause; parse() always sets the operand
+    }
     const version& spec = *version_;
     switch (op_) {
     case op::compatible: {
@@ -183,18 +223,27 @@ bool specifier::matches(const version& v) const
         }
         return op_ == op::equal ? equal : !equal;
     }
-    case op::less_equal: return compare_public(v, spec) <= 0;
-    case op::greater_equal: return compare_public(v, spec) >= 0;
+    case op::less_equal:
+        return compare_public(v, spec) <= 0;
+    case op::greater_equal:
+        return compare_public(v, spec) >= 0;
     case op::less:
         // <V excludes pre-releases of V itself unless V is one (<3.1 rejects 3.1.dev0).
-        if (!(v < spec)) return false;
+        if (!(v < spec)) {
+            return false;
+        }
         return spec.is_prerelease() || !v.is_prerelease() || !same_base(v, spec);
     case op::greater:
         // >V excludes post-releases of V unless V is one, and local versions of V's release.
-        if (!(v > spec)) return false;
-        if (!spec.is_postrelease() && v.is_postrelease() && same_base(v, spec)) return false;
+        if (!(v > spec)) {
+            return false;
+        }
+        if (!spec.is_postrelease() && v.is_postrelease() && same_base(v, spec)) {
+            return false;
+        }
         return !(v.has_local() && same_base(v, spec));
-    case op::arbitrary: break;
+    case op::arbitrary:
+        break;
     }
     return false;
 }
@@ -206,10 +255,12 @@ bool specifier::mentions_prerelease() const noexcept
     case op::greater_equal:
     case op::less_equal:
     case op::compatible:
-    case op::arbitrary: return version_.has_value() && version_->is_prerelease();
+    case op::arbitrary:
+        return version_.has_value() && version_->is_prerelease();
     case op::not_equal:
     case op::less:
-    case op::greater: return false;
+    case op::greater:
+        return false;
     }
     return false;
 }
@@ -221,8 +272,10 @@ std::string specifier::to_string() const
         out.append(text_);
         return out;
     }
-    out.append(version_->to_string());
-    if (wildcard_) out.append(".*");
+    out.append(version_ ? version_->to_string() : std::string("0"));
+    if (wildcard_) {
+        out.append(".*");
+    }
     return out;
 }
 
@@ -233,19 +286,22 @@ result<specifier_set> specifier_set::parse(std::string_view text)
     std::size_t start = 0;
     for (;;) {
         const std::size_t comma = text.find(',', start);
-        const std::string_view clause =
-            trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                    : comma - start));
+        const std::string_view clause = trim(text.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
         if (!clause.empty()) {
             auto parsed = specifier::parse(clause);
             if (!parsed) {
                 error e = std::move(parsed.error());
-                if (trim(text) != clause) e.message = "in " + quote(text) + ": " + e.message;
+                if (trim(text) != clause) {
+                    e.message = "in " + quote(trim(text)) + ": " + e.message;
+                }
                 return fail(std::move(e));
             }
             set.clauses_.push_back(std::move(*parsed));
         }
-        if (comma == std::string_view::npos) break;
+        if (comma == std::string_view::npos) {
+            break;
+        }
         start = comma + 1;
     }
     return set;
@@ -254,9 +310,12 @@ result<specifier_set> specifier_set::parse(std::string_view text)
 bool specifier_set::contains(const version& v, std::optional<bool> prereleases) const
 {
     const bool allow_pre =
-        prereleases.value_or(std::any_of(clauses_.begin(), clauses_.end(),
-                                         [](const specifier& s) { return s.mentions_prerelease(); }));
-    if (!allow_pre && v.is_prerelease()) return false;
+        prereleases.value_or(std::any_of(clauses_.begin(), clauses_.end(), [](const specifier& s) {
+            return s.mentions_prerelease();
+        }));
+    if (!allow_pre && v.is_prerelease()) {
+        return false;
+    }
     return std::all_of(clauses_.begin(), clauses_.end(),
                        [&](const specifier& s) { return s.matches(v); });
 }
@@ -265,10 +324,12 @@ std::string specifier_set::to_string() const
 {
     std::string out;
     for (const auto& clause : clauses_) {
-        if (!out.empty()) out.push_back(',');
+        if (!out.empty()) {
+            out.push_back(',');
+        }
         out.append(clause.to_string());
     }
     return out;
 }
 
-}  // namespace pkg::pep440
+} // namespace pkg::pep440

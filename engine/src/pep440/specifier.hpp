@@ -18,14 +18,14 @@
 namespace pkg::pep440 {
 
 enum class op : std::uint8_t {
-    compatible,     ///< `~=`
-    equal,          ///< `==` (also `==X.*` with `is_wildcard()`)
-    not_equal,      ///< `!=` (also `!=X.*`)
-    less_equal,     ///< `<=`
-    greater_equal,  ///< `>=`
-    less,           ///< `<`
-    greater,        ///< `>`
-    arbitrary,      ///< `===` (string equality, case-insensitive)
+    compatible,    ///< `~=`
+    equal,         ///< `==` (also `==X.*` with `is_wildcard()`)
+    not_equal,     ///< `!=` (also `!=X.*`)
+    less_equal,    ///< `<=`
+    greater_equal, ///< `>=`
+    less,          ///< `<`
+    greater,       ///< `>`
+    arbitrary,     ///< `===` (string equality, case-insensitive)
 };
 
 /// One clause such as `>=1.2` or `==3.*`. Regular value type; const members are thread-safe.
@@ -94,4 +94,4 @@ private:
     std::vector<specifier> clauses_;
 };
 
-}  // namespace pkg::pep440
+} // namespace pkg::pep440

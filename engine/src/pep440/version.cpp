@@ -6,8 +6,8 @@
 
 #include <pkg/engine/errc.hpp>
 
-// The grammar accepted here is the one `packaging.version.VERSION_PATTERN` describes (case-insensitive,
-// surrounded by optional whitespace):
+// The grammar accepted here is the one `packaging.version.VERSION_PATTERN` describes
+// (case-insensitive, surrounded by optional whitespace):
 //
 //   v? (N!)? N(.N)* ([-_.]? (alpha|a|beta|b|preview|pre|c|rc) [-_.]? N?)?
 //                   ( -N | [-_.]? (post|rev|r) [-_.]? N? )?
@@ -29,9 +29,18 @@ bool is_space(char c) noexcept
     // Python's `\s` (which packaging's pattern uses) also counts the ASCII separators 0x1c-0x1f.
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
 }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_separator(char c) noexcept { return c == '.' || c == '-' || c == '_'; }
-char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
+bool is_separator(char c) noexcept
+{
+    return c == '.' || c == '-' || c == '_';
+}
+char to_lower(char c) noexcept
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 bool is_alnum(char c) noexcept
 {
     const char l = to_lower(c);
@@ -44,7 +53,9 @@ std::string quote(std::string_view text)
     constexpr std::size_t limit = 120;
     std::string out = "\"";
     out.append(text.substr(0, limit));
-    if (text.size() > limit) out.append("...");
+    if (text.size() > limit) {
+        out.append("...");
+    }
     out.push_back('"');
     return out;
 }
@@ -65,9 +76,13 @@ struct scanner {
     /// Consumes `word` (lower-case) if the input continues with it, ignoring case.
     bool take_word(std::string_view word) noexcept
     {
-        if (text.size() - pos < word.size()) return false;
+        if (text.size() - pos < word.size()) {
+            return false;
+        }
         for (std::size_t i = 0; i < word.size(); ++i) {
-            if (to_lower(text[pos + i]) != word[i]) return false;
+            if (to_lower(text[pos + i]) != word[i]) {
+                return false;
+            }
         }
         pos += word.size();
         return true;
@@ -86,13 +101,19 @@ struct scanner {
     std::optional<std::uint64_t> take_number() noexcept
     {
         const std::size_t start = pos;
-        while (!at_end() && is_digit(text[pos])) ++pos;
-        if (pos == start) return std::nullopt;
+        while (!at_end() && is_digit(text[pos])) {
+            ++pos;
+        }
+        if (pos == start) {
+            return std::nullopt;
+        }
         std::uint64_t value = 0;
         const auto [end, ec] = std::from_chars(text.data() + start, text.data() + pos, value);
         (void)end;
         if (ec != std::errc{}) {
-            if (overflow.empty()) overflow = text.substr(start, pos - start);
+            if (overflow.empty()) {
+                overflow = text.substr(start, pos - start);
+            }
             return std::numeric_limits<std::uint64_t>::max();
         }
         return value;
@@ -124,10 +145,10 @@ std::optional<labelled_number> take_labelled(scanner& in,
 
 // Order matters: longer spellings first where one is a prefix of another (as in the regex).
 constexpr std::string_view pre_labels[] = {"alpha", "a", "beta", "b", "preview", "pre", "c", "rc"};
-constexpr pre_release::kind pre_kinds[] = {
-    pre_release::kind::alpha, pre_release::kind::alpha, pre_release::kind::beta,
-    pre_release::kind::beta,  pre_release::kind::rc,    pre_release::kind::rc,
-    pre_release::kind::rc,    pre_release::kind::rc};
+constexpr pre_release::kind pre_kinds[] = {pre_release::kind::alpha, pre_release::kind::alpha,
+                                           pre_release::kind::beta,  pre_release::kind::beta,
+                                           pre_release::kind::rc,    pre_release::kind::rc,
+                                           pre_release::kind::rc,    pre_release::kind::rc};
 constexpr std::string_view post_labels[] = {"post", "rev", "r"};
 constexpr std::string_view dev_labels[] = {"dev"};
 
@@ -135,27 +156,33 @@ void append_number(std::string& out, std::uint64_t n)
 {
     char buf[24];
     const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    (void)ec;  // 24 bytes always hold a uint64
+    (void)ec; // 24 bytes always hold a uint64
     out.append(buf, end);
 }
 
 // Local labels: absent sorts first; segment by segment, numbers sort after strings, strings
 // compare lexicographically, numbers numerically; a prefix sorts first.
-std::strong_ordering compare_local(std::span<const local_segment> a, std::span<const local_segment> b)
+std::strong_ordering compare_local(std::span<const local_segment> a,
+                                   std::span<const local_segment> b)
 {
     const std::size_t m = std::min(a.size(), b.size());
     for (std::size_t i = 0; i < m; ++i) {
         const bool x_num = std::holds_alternative<std::uint64_t>(a[i]);
         const bool y_num = std::holds_alternative<std::uint64_t>(b[i]);
-        if (x_num != y_num) return x_num ? std::strong_ordering::greater : std::strong_ordering::less;
-        const auto c = x_num ? std::get<std::uint64_t>(a[i]) <=> std::get<std::uint64_t>(b[i])
-                             : std::get<std::string>(a[i]).compare(std::get<std::string>(b[i])) <=> 0;
-        if (c != 0) return c;
+        if (x_num != y_num) {
+            return x_num ? std::strong_ordering::greater : std::strong_ordering::less;
+        }
+        const auto c = x_num
+                           ? std::get<std::uint64_t>(a[i]) <=> std::get<std::uint64_t>(b[i])
+                           : std::get<std::string>(a[i]).compare(std::get<std::string>(b[i])) <=> 0;
+        if (c != 0) {
+            return c;
+        }
     }
     return a.size() <=> b.size();
 }
 
-}  // namespace
+} // namespace
 
 result<version> version::parse(std::string_view text)
 {
@@ -165,19 +192,29 @@ result<version> version::parse(std::string_view text)
     };
 
     std::string_view body = text;
-    while (!body.empty() && is_space(body.front())) body.remove_prefix(1);
-    while (!body.empty() && is_space(body.back())) body.remove_suffix(1);
-    if (body.empty()) return invalid("it is empty");
+    while (!body.empty() && is_space(body.front())) {
+        body.remove_prefix(1);
+    }
+    while (!body.empty() && is_space(body.back())) {
+        body.remove_suffix(1);
+    }
+    if (body.empty()) {
+        return invalid("it is empty");
+    }
 
     scanner in{body, 0, {}};
     version v;
-    if (in.peek() == 'v' || in.peek() == 'V') ++in.pos;
+    if (in.peek() == 'v' || in.peek() == 'V') {
+        ++in.pos;
+    }
 
     // Epoch: digits followed by '!'. Without the '!', the digits are the first release number.
     {
         const std::size_t start = in.pos;
         const auto first = in.take_number();
-        if (!first) return invalid("it must start with a number (after an optional \"v\")");
+        if (!first) {
+            return invalid("it must start with a number (after an optional \"v\")");
+        }
         if (in.peek() == '!') {
             ++in.pos;
             v.epoch_ = *first;
@@ -189,7 +226,9 @@ result<version> version::parse(std::string_view text)
     // Release: N(.N)*
     {
         const auto first = in.take_number();
-        if (!first) return invalid("a release number must follow the epoch \"!\"");
+        if (!first) {
+            return invalid("a release number must follow the epoch \"!\"");
+        }
         v.release_.reserve(4);
         v.release_.push_back(*first);
         while (in.peek() == '.' && is_digit(in.peek(1))) {
@@ -210,28 +249,39 @@ result<version> version::parse(std::string_view text)
         v.post_ = post->number;
     }
 
-    if (const auto dev = take_labelled(in, dev_labels)) v.dev_ = dev->number;
+    if (const auto dev = take_labelled(in, dev_labels)) {
+        v.dev_ = dev->number;
+    }
 
     // Local: + segment ([-_.] segment)*
     if (in.peek() == '+') {
         ++in.pos;
         for (;;) {
             const std::size_t start = in.pos;
-            while (!in.at_end() && is_alnum(in.peek())) ++in.pos;
+            while (!in.at_end() && is_alnum(in.peek())) {
+                ++in.pos;
+            }
             const std::string_view segment = body.substr(start, in.pos - start);
             if (segment.empty()) {
-                return invalid("the local label after \"+\" needs letters or digits between separators");
+                return invalid(
+                    "the local label after \"+\" needs letters or digits between separators");
             }
             if (std::all_of(segment.begin(), segment.end(), is_digit)) {
                 scanner digits{segment, 0, {}};
                 v.local_.emplace_back(*digits.take_number());
-                if (!digits.overflow.empty() && in.overflow.empty()) in.overflow = digits.overflow;
+                if (!digits.overflow.empty() && in.overflow.empty()) {
+                    in.overflow = digits.overflow;
+                }
             } else {
                 std::string lowered(segment);
-                for (char& c : lowered) c = to_lower(c);
+                for (char& c : lowered) {
+                    c = to_lower(c);
+                }
                 v.local_.emplace_back(std::move(lowered));
             }
-            if (in.at_end() || !is_separator(in.peek())) break;
+            if (in.at_end() || !is_separator(in.peek())) {
+                break;
+            }
             ++in.pos;
         }
     }
@@ -241,8 +291,9 @@ result<version> version::parse(std::string_view text)
                        " is too large (pkg supports numbers up to 18446744073709551615)");
     }
     if (!in.at_end()) {
-        return invalid("unexpected " + quote(body.substr(in.pos)) + " at offset " +
-                       std::to_string(in.pos + static_cast<std::size_t>(body.data() - text.data())));
+        return invalid(
+            "unexpected " + quote(body.substr(in.pos)) + " at offset " +
+            std::to_string(in.pos + static_cast<std::size_t>(body.data() - text.data())));
     }
     return v;
 }
@@ -251,7 +302,9 @@ version version::from_release(std::vector<std::uint64_t> release)
 {
     version v;
     v.release_ = std::move(release);
-    if (v.release_.empty()) v.release_.push_back(0);
+    if (v.release_.empty()) {
+        v.release_.push_back(0);
+    }
     return v;
 }
 
@@ -270,6 +323,39 @@ version version::base_version() const
     return v;
 }
 
+std::size_t version::hash() const noexcept
+{
+    // FNV-1a over the fields == looks at, release without trailing zeros.
+    std::uint64_t h = 14695981039346656037ULL;
+    auto mix = [&h](std::uint64_t x) {
+        h ^= x;
+        h *= 1099511628211ULL;
+    };
+    mix(epoch_);
+    std::size_t n = release_.size();
+    while (n > 0 && release_[n - 1] == 0) {
+        --n;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        mix(release_[i]);
+    }
+    mix(pre_ ? 1 + static_cast<std::uint64_t>(pre_->phase) : 0);
+    mix(pre_ ? pre_->number : 0);
+    mix(post_ ? *post_ + 1 : 0);
+    mix(dev_ ? *dev_ + 1 : 0);
+    for (const auto& segment : local_) {
+        if (const auto* number = std::get_if<std::uint64_t>(&segment)) {
+            mix(*number);
+        } else {
+            for (const char c : std::get<std::string>(segment)) {
+                mix(static_cast<unsigned char>(c));
+            }
+            mix(0x100); // ends the string so "ab"+"c" differs from "a"+"bc"
+        }
+    }
+    return static_cast<std::size_t>(h);
+}
+
 std::string version::to_string() const
 {
     std::string out;
@@ -278,15 +364,26 @@ std::string version::to_string() const
         append_number(out, epoch_);
         out.push_back('!');
     }
+    if (release_.empty()) {
+        out.push_back('0'); // default-constructed: compares equal to 0, so print it so
+    }
     for (std::size_t i = 0; i < release_.size(); ++i) {
-        if (i != 0) out.push_back('.');
+        if (i != 0) {
+            out.push_back('.');
+        }
         append_number(out, release_[i]);
     }
     if (pre_) {
         switch (pre_->phase) {
-        case pre_release::kind::alpha: out.push_back('a'); break;
-        case pre_release::kind::beta: out.push_back('b'); break;
-        case pre_release::kind::rc: out.append("rc"); break;
+        case pre_release::kind::alpha:
+            out.push_back('a');
+            break;
+        case pre_release::kind::beta:
+            out.push_back('b');
+            break;
+        case pre_release::kind::rc:
+            out.append("rc");
+            break;
         }
         append_number(out, pre_->number);
     }
@@ -311,45 +408,67 @@ std::string version::to_string() const
 
 std::strong_ordering operator<=>(const version& a, const version& b)
 {
-    if (const auto c = compare_public(a, b); c != 0) return c;
+    if (const auto c = compare_public(a, b); c != 0) {
+        return c;
+    }
     return compare_local(a.local_, b.local_);
 }
 
 std::strong_ordering compare_public(const version& a, const version& b) noexcept
 {
-    if (const auto c = a.epoch_ <=> b.epoch_; c != 0) return c;
+    if (const auto c = a.epoch_ <=> b.epoch_; c != 0) {
+        return c;
+    }
 
     // Release: trailing zeros do not count, so compare as if the shorter were padded with zeros.
     const std::size_t n = std::max(a.release_.size(), b.release_.size());
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t x = i < a.release_.size() ? a.release_[i] : 0;
         const std::uint64_t y = i < b.release_.size() ? b.release_[i] : 0;
-        if (const auto c = x <=> y; c != 0) return c;
+        if (const auto c = x <=> y; c != 0) {
+            return c;
+        }
     }
 
     // Pre-release key: a bare dev release (1.0.dev1) sorts before every pre-release of the same
     // release; without a pre-release, a version sorts after all of them.
     auto pre_rank = [](const version& v) {
-        if (v.pre_) return 1;
-        if (!v.post_ && v.dev_) return 0;
+        if (v.pre_) {
+            return 1;
+        }
+        if (!v.post_ && v.dev_) {
+            return 0;
+        }
         return 2;
     };
-    if (const auto c = pre_rank(a) <=> pre_rank(b); c != 0) return c;
+    if (const auto c = pre_rank(a) <=> pre_rank(b); c != 0) {
+        return c;
+    }
     if (a.pre_ && b.pre_) {
-        if (const auto c = *a.pre_ <=> *b.pre_; c != 0) return c;
+        if (const auto c = *a.pre_ <=> *b.pre_; c != 0) {
+            return c;
+        }
     }
 
     // Post: absent sorts first. Dev: absent sorts last.
-    if (const auto c = a.post_.has_value() <=> b.post_.has_value(); c != 0) return c;
-    if (a.post_) {
-        if (const auto c = *a.post_ <=> *b.post_; c != 0) return c;
+    if (const auto c = a.post_.has_value() <=> b.post_.has_value(); c != 0) {
+        return c;
     }
-    if (const auto c = b.dev_.has_value() <=> a.dev_.has_value(); c != 0) return c;
+    if (a.post_) {
+        if (const auto c = *a.post_ <=> *b.post_; c != 0) {
+            return c;
+        }
+    }
+    if (const auto c = b.dev_.has_value() <=> a.dev_.has_value(); c != 0) {
+        return c;
+    }
     if (a.dev_) {
-        if (const auto c = *a.dev_ <=> *b.dev_; c != 0) return c;
+        if (const auto c = *a.dev_ <=> *b.dev_; c != 0) {
+            return c;
+        }
     }
 
     return std::strong_ordering::equal;
 }
 
-}  // namespace pkg::pep440
+} // namespace pkg::pep440

@@ -296,6 +296,19 @@ private:
                                          ? "unterminated string (no closing double quote)"
                                          : "unterminated string (no closing single quote)");
             }
+            // packaging hands the string to Python's literal_eval: a NUL or line break in it
+            // fails there, and a backslash starts an escape. PEP 508 allows none of them, and
+            // guessing Python's escapes would compare against the wrong text: reject.
+            for (std::size_t i = open + 1; i < close; ++i) {
+                const char c = in_.text[i];
+                if (c == '\\') {
+                    return fail_at(i, "a backslash in a marker string (PEP 508 strings have no "
+                                      "escapes)");
+                }
+                if (c == '\0' || c == '\n' || c == '\r') {
+                    return fail_at(i, detail::describe_char(c) + " in a marker string");
+                }
+            }
             in_.pos = close + 1;
             return operand{false, variable::extra,
                            std::string(in_.text.substr(open + 1, close - open - 1))};

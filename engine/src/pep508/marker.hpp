@@ -11,8 +11,9 @@
 /// Where the spec leaves room, pkg follows `packaging` (pip's parser) and says so:
 /// - Whitespace is spaces and tabs; `and`/`or`/`in`/`not` need no space next to quotes or
 ///   parentheses (`"3"and(...)`), but `not in` needs one between its words.
-/// - Strings are taken literally: PEP 508 defines no escapes (`packaging` runs Python's
-///   `literal_eval`, which would turn `\n` into a newline; real markers never contain `\`).
+/// - Strings are taken literally: PEP 508 defines no escapes. `packaging` runs Python's
+///   `literal_eval` on them, which interprets `\` escapes and fails on NUL and line breaks;
+///   pkg rejects strings holding a backslash, NUL, CR or LF rather than guess.
 /// - A comparison is a version comparison when the operator is a version operator, the right
 ///   side forms a valid PEP 440 specifier with it (`==3.*` works) and the left side parses as a
 ///   version; pre-releases always match (`contains(..., prereleases=True)`). Otherwise `==`,
@@ -24,6 +25,7 @@
 /// - Both sides may be variables or both strings; each side is resolved on its own (`packaging`
 ///   mishandles these shapes; no real marker uses them).
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
@@ -55,7 +57,8 @@ struct marker_environment {
     std::optional<std::string_view> get(std::string_view variable) const noexcept;
 };
 
-/// A parsed marker expression. Immutable; copies share the parsed tree.
+/// A parsed marker expression. Immutable; copies share the parsed tree. A default-constructed
+/// marker is empty: it evaluates true and prints as "".
 class marker {
 public:
     /// Parses a whole marker expression (leading/trailing spaces allowed). Errors are
@@ -72,8 +75,9 @@ public:
     /// `extra == "x"` clause is true when "x" is one of them; with no extras it is false.
     /// As pip does, the marker is evaluated once per extra (with `extra` set to it, or to ""
     /// when there are none) and is true if any evaluation is; so `extra == "a" and
-    /// extra == "b"` is false even with both extras. Never fails (see the file comment for
-    /// undefined comparisons). Thread-safe: the tree is immutable.
+    /// extra == "b"` is false even with both extras. A `python_full_version` ending in `+`
+    /// (non-tagged CPython builds) is read as `+local`, as `packaging` does. Never fails (see
+    /// the file comment for undefined comparisons). Thread-safe: the tree is immutable.
     bool evaluate(const marker_environment& env, std::span<const std::string> extras = {}) const;
 
     /// Canonical text: variables in canonical names, strings double-quoted (single-quoted if

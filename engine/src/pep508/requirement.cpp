@@ -31,13 +31,6 @@ bool is_version_char(char c) noexcept
            c == '+' || c == '*';
 }
 
-// `===` takes any text up to whitespace, `;` or `)` (as `packaging`'s specifier regex), and a
-// `,`, which `packaging` then splits on anyway.
-bool is_arbitrary_char(char c) noexcept
-{
-    return !detail::is_version_space(c) && c != ';' && c != ')' && c != ',';
-}
-
 class requirement_parser {
 public:
     explicit requirement_parser(std::string_view text) : in_{text, 0} {}
@@ -180,14 +173,16 @@ private:
         in_.skip_space();
         std::string joined;  // clauses without spaces, joined by ","
         while (is_operator_start(in_.peek())) {
-            auto clause = parse_clause();
-            if (!clause) {
-                return fail(std::move(clause.error()));
+            auto clauses = parse_clause();
+            if (!clauses) {
+                return fail(std::move(clauses.error()));
             }
-            if (!joined.empty()) {
-                joined.push_back(',');
+            for (const auto& clause : *clauses) {
+                if (!joined.empty()) {
+                    joined.push_back(',');
+                }
+                joined += clause;
             }
-            joined += *clause;
             in_.skip_space();
             if (in_.peek() != ',') {
                 break;
@@ -217,8 +212,10 @@ private:
         return set;
     }
 
-    // One `op version` clause, validated on its own so an error can point at it.
-    result<std::string> parse_clause()
+    // One `op version` clause, validated on its own so an error can point at it. `===` text runs to whitespace, `;` or `)`, commas included, and `packaging` then
+    // splits the whole specifier string on commas: so `===a,>=1` is two clauses, `===a,,>=1`
+    // too, and `===a, >=1` is an error (the space ends the run before `>=1`). Mirror that.
+    result<std::vector<std::string>> parse_clause()
     {
         const std::size_t start = in_.pos;
         static constexpr std::array<std::string_view, 8> operators{
@@ -236,24 +233,57 @@ private:
         }
         in_.pos += op.size();
         const std::size_t op_end = in_.pos;
-        while (detail::is_version_space(in_.peek()) && !in_.at_end()) {
-            ++in_.pos;
+        while (const std::size_t n = detail::python_space_length(in_.text, in_.pos)) {
+            in_.pos += n;
         }
         const std::size_t version_start = in_.pos;
         const bool arbitrary = op == "===";
-        while (!in_.at_end() &&
-               (arbitrary ? is_arbitrary_char(in_.peek()) : is_version_char(in_.peek()))) {
-            ++in_.pos;
+        if (arbitrary) {
+            while (!in_.at_end() && in_.peek() != ';' && in_.peek() != ')' &&
+                   detail::python_space_length(in_.text, in_.pos) == 0) {
+                ++in_.pos;
+            }
+        } else {
+            while (is_version_char(in_.peek())) {
+                ++in_.pos;
+            }
+            // `packaging` accepts `===` with no text at all; other operators need a version.
+            if (in_.pos == version_start) {
+                return fail_at(op_end, "expected a version after '" + std::string(op) + "'");
+            }
         }
-        // `===` may take empty text (packaging accepts `foo===`); other operators need a version.
-        if (in_.pos == version_start && !arbitrary) {
-            return fail_at(op_end, "expected a version after '" + std::string(op) + "'");
+        const std::string_view run = in_.text.substr(version_start, in_.pos - version_start);
+        const std::size_t first_comma = arbitrary ? run.find(',') : std::string_view::npos;
+        std::vector<std::string> clauses;
+        if (auto first = checked_clause(std::string(op) + std::string(run.substr(0, first_comma)),
+                                        start);
+            first) {
+            clauses.push_back(std::move(*first));
+        } else {
+            return fail(std::move(first.error()));
         }
-        std::string clause(op);
-        clause += in_.text.substr(version_start, in_.pos - version_start);
+        for (std::size_t piece_start = first_comma; piece_start != std::string_view::npos;) {
+            const std::size_t next = run.find(',', piece_start + 1);
+            const std::string_view piece = run.substr(
+                piece_start + 1, next == std::string_view::npos ? next : next - piece_start - 1);
+            if (!piece.empty()) {
+                auto extra = checked_clause(std::string(piece), version_start + piece_start + 1);
+                if (!extra) {
+                    return fail(std::move(extra.error()));
+                }
+                clauses.push_back(std::move(*extra));
+            }
+            piece_start = next;
+        }
+        return clauses;
+    }
+
+    // `clause` if PEP 440 accepts it; else an error pointing at `pos`.
+    result<std::string> checked_clause(std::string clause, std::size_t pos) const
+    {
         if (auto parsed = pep440::specifier::parse(clause); !parsed) {
-            return fail_at(start, "invalid version specifier " + detail::quote(clause) + " (" +
-                                      parsed.error().message + ")");
+            return fail_at(pos, "invalid version specifier " + detail::quote(clause) + " (" +
+                                    parsed.error().message + ")");
         }
         return clause;
     }

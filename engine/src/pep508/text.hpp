@@ -27,11 +27,11 @@ error syntax_error(std::error_code code, std::string_view text, std::size_t pos,
 /// Tokenizer whitespace (PEP 508 `wsp`): space and tab only, as `packaging` has it.
 constexpr bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
 
-/// Whitespace allowed between a version operator and its version (Python's ASCII `\s`).
-constexpr bool is_version_space(char c) noexcept
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+/// The byte length of the whitespace character at `pos` as Python's `re` `\s` sees it in a
+/// `str` (`str.isspace()`: ASCII `\t\n\v\f\r`, `\x1c`-`\x1f`, space, and the UTF-8 encoded
+/// U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), or 0.
+/// `packaging`'s specifier regex uses `\s` between operator and version and to end `===` text.
+std::size_t python_space_length(std::string_view text, std::size_t pos) noexcept;
 
 constexpr bool is_ascii_alnum(char c) noexcept
 {
@@ -51,6 +51,7 @@ struct cursor {
     std::string_view text;
     std::size_t pos = 0;
 
+    /// True when every byte has been read.
     bool at_end() const noexcept { return pos >= text.size(); }
     /// The end of the input as `packaging` sees it: Python's `$` also matches before one
     /// final newline, so `"black\n"` is a whole requirement.
@@ -63,6 +64,7 @@ struct cursor {
     {
         return pos + ahead < text.size() ? text[pos + ahead] : '\0';
     }
+    /// Moves past spaces and tabs.
     void skip_space() noexcept
     {
         while (pos < text.size() && is_space(text[pos])) {

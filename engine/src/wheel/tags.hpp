@@ -60,7 +60,9 @@ public:
     /// aliases manylinux2014 (2_17), manylinux2010 (2_12), manylinux1 (2_5) right after their
     /// equivalents, then musllinux_1_N, then linux_<arch>.
     ///
-    /// Details that follow packaging 24 (pip's vendored copy): manylinux only for x86_64, i686,
+    /// Details follow packaging 24.1 (vendored by the pip of pyenv's Python 3.13; 21.3, in
+    /// 3.11's pip, agrees except that it gave riscv64/loongarch64 no manylinux tags and did not
+    /// know armv8l): manylinux only for x86_64, i686,
     /// aarch64, armv7l, ppc64, ppc64le, s390x, loongarch64, riscv64, from 2_17 (2_5 on x86); glibc
     /// majors above 2 continue at 2_50 below `N_0`; arch `armv8l` adds the armv7l platforms after
     /// its own; a free-threaded ABI (`cp313t`) gets no abi3 tags; a debug ABI (`cp311d`) also

@@ -6,6 +6,8 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "pep508/name.hpp"
+
 namespace pkg::wheel {
 namespace {
 
@@ -21,38 +23,6 @@ bool is_ascii_alnum(char c) noexcept
 }
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-// TODO(dedupe): project-name validity and PEP 503 normalisation belong to pep508/name.hpp
-// (`pep508::is_valid_name`, `pep508::normalize_name`); that branch did not build -Werror-clean
-// when this was written, so the two small rules live here until they can be swapped in.
-bool is_valid_project_name(std::string_view name) noexcept
-{
-    if (name.empty() || !is_ascii_alnum(name.front()) || !is_ascii_alnum(name.back())) {
-        return false;
-    }
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return is_ascii_alnum(c) || c == '.' || c == '_' || c == '-';
-    });
-}
-
-std::string normalize_project_name(std::string_view name)
-{
-    std::string out;
-    out.reserve(name.size());
-    bool in_separator_run = false;
-    for (const char c : name) {
-        if (c == '-' || c == '_' || c == '.') {
-            if (!in_separator_run) {
-                out += '-';
-            }
-            in_separator_run = true;
-        } else {
-            out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-            in_separator_run = false;
-        }
-    }
-    return out;
-}
 
 std::string lowered(std::string_view text)
 {
@@ -174,12 +144,12 @@ result<wheel_filename> wheel_filename::parse(std::string_view filename)
 
     wheel_filename out;
     const std::string_view name = parts[0];
-    if (!is_valid_project_name(name)) {
+    if (!pep508::is_valid_name(name)) {
         return error_for("its project name " + quote_for_message(name) +
                          " is not valid (ASCII letters and digits, with '.' and '_' only inside)");
     }
     out.distribution = std::string(name);
-    out.normalized_name = normalize_project_name(name);
+    out.normalized_name = pep508::normalize_name(name);
 
     auto version = pep440::version::parse(parts[1]);
     if (!version) {
