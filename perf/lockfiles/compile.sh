@@ -12,9 +12,12 @@ fi
 "$perf/tools.sh" >/dev/null   # makes perf/.tools/venv with pip-tools and uv
 tools="$perf/.tools/venv/bin"
 cd "$here"
+# sat-stac (pdm) is an sdist whose setup.py imports pkg_resources, which new setuptools dropped:
+# constrain the isolated build environments pip-compile makes to get its metadata.
+export PIP_CONSTRAINT="$here/build-constraints.txt"
 for input in ${1:-*.in}; do
   name=${input%.in}
   echo "compile.sh: $name" >&2
   "$tools/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
-    --no-emit-trusted-host --resolver=backtracking --output-file "$name.txt" "$input"
+    --no-emit-trusted-host --no-emit-find-links --resolver=backtracking --output-file "$name.txt" "$input"
 done
