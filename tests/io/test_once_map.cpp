@@ -50,6 +50,7 @@ struct stress_state {
     std::atomic<int> wrong_values{0};
     std::atomic<int> errors{0};
     std::atomic<int> on_pool_thread{0};
+    std::thread::id io_thread = std::this_thread::get_id();  // run() drives the io_context here
 };
 
 std::string key_name(std::size_t k) { return "key-" + std::to_string(k); }
@@ -66,8 +67,7 @@ task<pkg::result<int>> async_produce(stress_state* st, std::size_t k,
 task<int> async_caller(const string_map* map, stress_state* st, std::size_t k,
                        asio::thread_pool::executor_type cpu, bool expect_pool)
 {
-    if (expect_pool && rand() >= 0) {  // rand(): silence "always true" without changing meaning
-        // Runs on a pool thread; the io_context thread never runs pool coroutines.
+    if (expect_pool && std::this_thread::get_id() != st->io_thread) {
         ++st->on_pool_thread;
     }
     auto r = co_await map->async_get_or_run(key_name(k),

@@ -92,8 +92,9 @@ public:
     /// The outcome for `key`: stored, awaited from the running leader, or produced by calling
     /// `producer()` (a callable returning `task<result<V>>` or `task<V>`) in this coroutine if
     /// nobody runs it. See the file comment for errors and cancellation. `producer` is kept
-    /// alive in this call's frame while it runs (a capturing lambda is fine here) and is
-    /// called at most once. The returned task holds the map's shared state: the map object may
+    /// alive in this call's frame while it runs (a capturing lambda is fine here; with GCC 12
+    /// name it outside the co_await expression if its captures have destructors — GCC destroys
+    /// such captures twice) and is called at most once. The returned task holds the map's shared state: the map object may
     /// be destroyed while it is suspended. Thread-safe.
     template <class Producer>
     [[nodiscard]] task<result<V>> async_get_or_run(K key, Producer producer) const
@@ -304,8 +305,8 @@ private:
                 e->waiters.push_back(std::move(parked));
             }
         };
-        co_return co_await asio::async_initiate<asio::use_awaitable_t<>, void(wake)>(
-            std::move(initiate), asio::use_awaitable_t<>{});
+        co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(wake)>(
+            std::move(initiate), asio::use_awaitable);
     }
 
     /// Runs the producer as the entry's leader, then publishes the outcome or gives up.

@@ -196,8 +196,9 @@ private:
 /// Not cancellable once started: `fn` always runs to completion and the caller resumes only
 /// then (so nothing outlives a cancelled parent); if the caller was already cancelled, Asio
 /// throws operation_aborted at the co_await and `fn` does not run. `fn` is moved into the pool
-/// and destroyed there; it must not capture references to the caller's frame that it uses after
-/// returning (it cannot: the caller waits).
+/// and destroyed there; references to the caller's frame are safe (the caller waits).
+/// GCC 12 pitfall: a lambda with non-trivially-destructible captures written *inside* the
+/// co_await expression gets its captures destroyed twice; bind it to a name and move it in.
 template <class F>
 task<std::invoke_result_t<F&>> async_on_cpu(asio::thread_pool::executor_type cpu, F fn)
 {
@@ -219,8 +220,8 @@ task<std::invoke_result_t<F&>> async_on_cpu(asio::thread_pool::executor_type cpu
             parked->complete(std::move(outcome));
         });
     };
-    outcome_type outcome = co_await asio::async_initiate<asio::use_awaitable_t<>, void(outcome_type)>(
-        std::move(initiate), asio::use_awaitable_t<>{}, std::move(fn));
+    outcome_type outcome = co_await asio::async_initiate<decltype(asio::use_awaitable), void(outcome_type)>(
+        std::move(initiate), asio::use_awaitable, std::move(fn));
     if (outcome.exception) {
         std::rethrow_exception(outcome.exception);
     }

@@ -160,8 +160,8 @@ private:
             }
         };
         try {
-            co_return co_await asio::async_initiate<asio::use_awaitable_t<>, void(result<permit>)>(
-                std::move(initiate), asio::use_awaitable_t<>{});
+            co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(result<permit>)>(
+                std::move(initiate), asio::use_awaitable);
         } catch (const boost::system::system_error&) {
             // Asio throws before initiating when this coroutine was already cancelled.
         }
