@@ -62,6 +62,22 @@ TEST_CASE("run returns the root's value and rethrows its exception", "[runtime]"
     CHECK(pkg::test::run_task(async_answer()) == 42);
 }
 
+task<int> async_lost_wakeup()
+{
+    // An initiation that drops the handler: nothing can ever resume this coroutine.
+    auto drop = [](auto handler) { (void)handler; };
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(std::move(drop),
+                                                                         asio::use_awaitable);
+    co_return 1;
+}
+
+TEST_CASE("run reports a root that can never be resumed instead of hanging", "[runtime]")
+{
+    pkg::io::runtime rt(pkg::io::runtime::options{.cpu_threads = 1});
+    CHECK_THROWS_AS(rt.run(async_lost_wakeup()), std::logic_error);
+    CHECK(rt.run(async_answer()) == 42);  // still usable
+}
+
 TEST_CASE("a default runtime sizes its CPU pool to the hardware", "[runtime]")
 {
     pkg::io::runtime rt;
@@ -573,6 +589,7 @@ TEST_CASE("cancelling the root cancels every child; nothing keeps running", "[ru
     CHECK(stats.started == 8);  // the queued ones never started
     CHECK(stats.cancelled == 8);
     CHECK(stats.ended == 8);
+    rt.io_context().restart();
     CHECK(rt.io_context().poll() == 0);  // nothing left to run
 }
 
