@@ -215,6 +215,17 @@ task<pkg::result<int>> async_plain_user(const pkg::io::once_map<int, int>* map, 
     co_return co_await map->async_get_or_run(3, [runs] { return async_plain_value(runs); });
 }
 
+task<int> async_plain_throw()
+{
+    co_await async_yield();
+    throw std::runtime_error("bad number");
+}
+
+task<pkg::result<int>> async_plain_throw_user(const pkg::io::once_map<int, int>* map)
+{
+    co_return co_await map->async_get_or_run(4, [] { return async_plain_throw(); });
+}
+
 TEST_CASE("a producer may return task<V>; get() never suspends", "[oncemap]")
 {
     pkg::io::once_map<int, int> map("numbers");
@@ -226,6 +237,11 @@ TEST_CASE("a producer may return task<V>; get() never suspends", "[oncemap]")
     CHECK(map.get(3)->value() == 7);
     CHECK_FALSE(map.get(4).has_value());
     CHECK(map.name() == "numbers");
+    // Printable non-string keys are cited in messages too.
+    auto thrown = pkg::test::run_task(async_plain_throw_user(&map));
+    REQUIRE_FALSE(thrown.has_value());
+    CHECK(thrown.error().message == "the producer of numbers: key '4' threw an exception: bad number");
+    CHECK(map.size() == 2);
 }
 
 // ---- cancellation ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@
 /// Cancellation of a waiter must be emitted from its own executor, as Asio requires.
 /// V must be copyable (each waiter gets a copy): use a shared_ptr for large values.
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -94,8 +95,8 @@ public:
     /// nobody runs it. See the file comment for errors and cancellation. `producer` is kept
     /// alive in this call's frame while it runs (a capturing lambda is fine here; with GCC 12
     /// name it outside the co_await expression if its captures have destructors — GCC destroys
-    /// such captures twice) and is called at most once. The returned task holds the map's shared state: the map object may
-    /// be destroyed while it is suspended. Thread-safe.
+    /// such captures twice) and is called at most once. The returned task holds the map's
+    /// shared state: the map object may be destroyed while it is suspended. Thread-safe.
     template <class Producer>
     [[nodiscard]] task<result<V>> async_get_or_run(K key, Producer producer) const
     {
