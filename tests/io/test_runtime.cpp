@@ -145,11 +145,11 @@ TEST_CASE("async_on_cpu rethrows the callable's exception; void and move-only ca
     CHECK(pkg::test::run_task(rt, async_cpu_void_and_move_only(rt.cpu_executor())) == 5);
 }
 
-task<int> async_many_cpu_jobs(asio::thread_pool::executor_type cpu, int n)
+task<int> async_many_cpu_jobs(pkg::io::runtime* rt, int n)
 {
     std::vector<task<int>> jobs;
     for (int i = 0; i < n; ++i) {
-        jobs.push_back(pkg::io::async_on_cpu(cpu, [i] { return i; }));
+        jobs.push_back(rt->async_on_cpu([i] { return i; }));
     }
     int sum = 0;
     for (auto& r : co_await pkg::io::async_collect(std::move(jobs))) {
@@ -162,7 +162,7 @@ task<int> async_many_cpu_jobs(asio::thread_pool::executor_type cpu, int n)
 TEST_CASE("many concurrent async_on_cpu calls all complete", "[runtime]")
 {
     pkg::io::runtime rt(pkg::io::runtime::options{.cpu_threads = 3});
-    CHECK(pkg::test::run_task(rt, async_many_cpu_jobs(rt.cpu_executor(), 500)) == 499 * 500 / 2);
+    CHECK(pkg::test::run_task(rt, async_many_cpu_jobs(&rt, 500)) == 499 * 500 / 2);
 }
 
 // ---- cancel_handle -----------------------------------------------------------------------------

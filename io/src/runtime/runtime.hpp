@@ -159,6 +159,11 @@ public:
         }
     }
 
+    /// `async_on_cpu(cpu_executor(), fn)`: runs `fn` on this runtime's CPU pool and resumes the
+    /// caller on its own executor (see the free function for the contract). Thread-safe.
+    template <class F>
+    [[nodiscard]] task<std::invoke_result_t<F&>> async_on_cpu(F fn);
+
 private:
     /// Runs the io_context until `root` is done; wires `cancel` to it meanwhile.
     void drive(const std::shared_ptr<detail::root_state_base>& root, const cancel_handle& cancel);
@@ -228,6 +233,12 @@ task<std::invoke_result_t<F&>> async_on_cpu(asio::thread_pool::executor_type cpu
     if constexpr (!std::is_void_v<value_type>) {
         co_return std::move(*outcome.value);
     }
+}
+
+template <class F>
+task<std::invoke_result_t<F&>> runtime::async_on_cpu(F fn)
+{
+    return io::async_on_cpu(cpu_executor(), std::move(fn));
 }
 
 }  // namespace pkg::io
