@@ -331,40 +331,48 @@ TEST_CASE("a cancelled leader without waiters leaves the key empty", "[oncemap]"
     CHECK(st.aborted == 1);
 }
 
-task<std::string> async_impatient_waiter(const string_map* map, takeover_state* st)
+struct waiter_cancel_state {
+    takeover_state counts;
+    asio::steady_timer* gate = nullptr;  // holds the leader's producer until opened
+    std::size_t waiting_after_cancel = 99;
+};
+
+task<pkg::result<int>> async_gated_value(waiter_cancel_state* st, int value)
 {
-    auto raced = co_await (
-        map->async_get_or_run("k", [st] { return async_slow_producer(st, 0ms, 99); }) ||
-        async_sleep(1ms));
-    if (raced.index() == 1) {
-        co_return "timer won";
-    }
-    co_return "got a value";
+    ++st->counts.runs;
+    co_await st->gate->async_wait(asio::as_tuple(asio::use_awaitable));  // opens on cancel()
+    co_return value;
 }
 
-task<std::vector<std::string>> async_waiter_cancel(const string_map* map, takeover_state* st,
-                                                  std::size_t* waiting_after)
+task<std::string> async_impatient_waiter(const string_map* map, waiter_cancel_state* st)
 {
+    auto producer = [st] { return async_gated_value(st, 99); };
+    auto raced = co_await (map->async_get_or_run("k", producer) || async_sleep(1ms));
+    // The waiter has left the queue by now; the patient one still waits for the gated leader.
+    st->waiting_after_cancel = map->waiting();
+    st->gate->cancel();
+    co_return raced.index() == 1 ? "timer won" : "got a value";
+}
+
+task<std::string> async_patient(const string_map* map, waiter_cancel_state* st, std::string who)
+{
+    auto producer = [st] { return async_gated_value(st, 6); };
+    auto r = co_await map->async_get_or_run("k", producer);
+    co_return who + " " + (r ? std::to_string(*r) : r.error().to_string());
+}
+
+task<std::vector<std::string>> async_waiter_cancel(const string_map* map, waiter_cancel_state* st)
+{
+    asio::steady_timer gate(co_await asio::this_coro::executor,
+                            asio::steady_timer::time_point::max());
+    st->gate = &gate;
     std::vector<task<std::string>> children;
-    auto leader = [](const string_map* m, takeover_state* s) -> task<std::string> {
-        auto r = co_await m->async_get_or_run("k", [s] { return async_slow_producer(s, 30ms, 5); });
-        co_return "leader " + std::to_string(r.value());
-    };
-    auto patient = [](const string_map* m, takeover_state* s) -> task<std::string> {
-        auto r = co_await m->async_get_or_run("k", [s] { return async_slow_producer(s, 0ms, 6); });
-        co_return "patient " + std::to_string(r.value());
-    };
-    auto observer = [](const string_map* m, std::size_t* out) -> task<std::string> {
-        co_await async_sleep(10ms);  // after the impatient waiter gave up, before the leader ends
-        *out = m->waiting();
-        co_return "observer";
-    };
-    children.push_back(leader(map, st));
+    children.push_back(async_patient(map, st, "leader"));  // first caller: leads, gated
     children.push_back(async_impatient_waiter(map, st));
-    children.push_back(patient(map, st));
-    children.push_back(observer(map, waiting_after));
+    children.push_back(async_patient(map, st, "patient"));
+    auto results = co_await pkg::io::async_collect(std::move(children));
     std::vector<std::string> out;
-    for (auto& r : co_await pkg::io::async_collect(std::move(children))) {
+    for (auto& r : results) {
         out.push_back(r.value());
     }
     co_return out;
@@ -373,12 +381,12 @@ task<std::vector<std::string>> async_waiter_cancel(const string_map* map, takeov
 TEST_CASE("a cancelled waiter leaves; the leader and other waiters go on", "[oncemap]")
 {
     string_map map("waiters");
-    takeover_state st;
-    std::size_t waiting_after = 99;
-    auto out = pkg::test::run_task(async_waiter_cancel(&map, &st, &waiting_after));
-    CHECK(out == std::vector<std::string>{"leader 5", "timer won", "patient 5", "observer"});
-    CHECK(waiting_after == 1);
-    CHECK(st.runs == 1);
+    waiter_cancel_state st;
+    auto out = pkg::test::run_task(async_waiter_cancel(&map, &st));
+    CHECK(out == std::vector<std::string>{"leader 6", "timer won", "patient 6"});
+    CHECK(st.waiting_after_cancel == 1);
+    CHECK(st.counts.runs == 1);
+    CHECK(map.waiting() == 0);
 }
 
 // ---- destruction -------------------------------------------------------------------------------

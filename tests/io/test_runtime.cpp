@@ -326,25 +326,32 @@ task<void> async_slots_cancel_waiter()
     CHECK(raced.index() == 1);
     CHECK(s.waiting() == 0);
 
-    // Queue a waiter that gets cancelled, then one that must receive the slot.
-    auto cancelled_waiter = [](const pkg::io::slots* sp) -> task<std::string> {
+    // Queue a waiter that gets cancelled, then one that must receive the slot. The releaser
+    // gives the slot back only once the cancelled waiter is done, so the order is fixed.
+    auto cancelled_waiter = [](const pkg::io::slots* sp, bool* done) -> task<std::string> {
         auto r = co_await (sp->async_acquire() || async_sleep(1ms));
+        *done = true;
         co_return r.index() == 1 ? "timer won" : "acquired";
     };
     auto patient_waiter = [](const pkg::io::slots* sp) -> task<std::string> {
         auto p = co_await sp->async_acquire();
         co_return p ? "acquired" : p.error().to_string();
     };
-    auto releaser = [](pkg::io::slots::permit p) -> task<std::string> {
-        co_await async_sleep(20ms);
+    auto releaser = [](const pkg::io::slots* sp, pkg::io::slots::permit p,
+                       const bool* done) -> task<std::string> {
+        while (!*done) {
+            co_await async_yield();
+        }
+        CHECK(sp->waiting() == 1);  // only the patient waiter is left
         p.release();
         p.release();  // idempotent
         co_return "released";
     };
+    bool is_cancelled_waiter_done = false;
     std::vector<task<std::string>> children;
-    children.push_back(cancelled_waiter(&s));
+    children.push_back(cancelled_waiter(&s, &is_cancelled_waiter_done));
     children.push_back(patient_waiter(&s));
-    children.push_back(releaser(std::move(*held)));
+    children.push_back(releaser(&s, std::move(*held), &is_cancelled_waiter_done));
     auto results = co_await pkg::io::async_collect(std::move(children));
     REQUIRE(results.size() == 3);
     CHECK(results[0].value() == "timer won");
