@@ -253,10 +253,10 @@ result<bool> zip_stream_reader::step()
     case state::end_record: return step_end_record();
     case state::done:
         if (!available().empty()) {
-            return invalid(fmt::format("{} bytes of trailing data after the end of central "
-                                       "directory record (from offset {}); nothing may follow "
-                                       "the archive",
-                                       available().size(), offset_));
+            // No byte count: it would depend on how the stream was chunked.
+            return invalid(fmt::format("trailing data after the end of central directory record "
+                                       "(from offset {}); nothing may follow the archive",
+                                       offset_));
         }
         return false;
     case state::failed: return false;
