@@ -801,3 +801,38 @@ TEST_CASE("inflate_entry checks sizes and buffers", "[zip]")
     REQUIRE_FALSE(s.has_value());
     CHECK_THAT(s.error().message, Catch::Contains("stored entry with compressed size 3"));
 }
+
+TEST_CASE("zip reader accepts what Python's zipfile writes, streamed or not", "[zip]")
+{
+    // The fuzz seeds were written by CPython 3.11's zipfile (2 leading bytes choose a split point):
+    // a seekable archive, an unseekable one (data descriptors, one entry forced to ZIP64), a
+    // stored one with a comment, and an empty one.
+    const std::filesystem::path seeds =
+        std::filesystem::path(PKG_TEST_SOURCE_DIR) / "fuzz/corpus/zip_reader";
+    std::map<std::string, std::size_t> expected_entries = {{"python_deflate.zip", 4},
+                                                           {"python_descriptor.zip", 2},
+                                                           {"python_stored_comment.zip", 1},
+                                                           {"empty.zip", 0}};
+    for (const auto& [name, count] : expected_entries) {
+        INFO(name);
+        const std::string archive = slurp(seeds / name).substr(2);
+        for (const long chunk : {0L, 1L, 13L}) {
+            const read_archive a = read_ok(archive, chunk);
+            CHECK(a.entries.size() == count);
+        }
+    }
+    const read_archive described = read_ok(slurp(seeds / "python_descriptor.zip").substr(2));
+    std::string abc;
+    for (int i = 0; i < 50; ++i) {
+        abc += "abc";
+    }
+    CHECK(described.entries[0].content == abc);
+    CHECK(described.entries[1].name == "b.txt");
+    const read_archive python = read_ok(slurp(seeds / "python_deflate.zip").substr(2));
+    CHECK(python.summary.entries[2].name == "bin/tool");
+    CHECK(python.summary.entries[2].is_executable);
+    CHECK_FALSE(python.summary.entries[0].is_executable);
+    CHECK(python.summary.entries[3].is_directory);
+    CHECK(read_ok(slurp(seeds / "python_stored_comment.zip").substr(2)).summary.comment ==
+          "comment");
+}
