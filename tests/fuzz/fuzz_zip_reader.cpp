@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <span>
 #include <string>
@@ -16,9 +17,12 @@
 
 namespace {
 
-void check(bool condition)
+#define check(condition) check_at((condition), #condition, __LINE__)
+
+void check_at(bool condition, const char* text, int line)
 {
     if (!condition) {
+        std::fprintf(stderr, "fuzz_zip_reader.cpp:%d: check failed: %s\n", line, text);
         std::abort();
     }
 }
@@ -70,10 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const outcome whole = read(archive, archive.size());
     const outcome parts = read(archive, split);
     check(whole.error == parts.error);
-    check(whole.entries.size() == parts.entries.size());
     if (!whole.error.empty()) {
-        return 0;
+        return 0;  // entries handed out before the error depend on the chunking
     }
+    check(whole.entries.size() == parts.entries.size());
     check(whole.listed == whole.entries.size());
     for (std::size_t i = 0; i < whole.entries.size(); ++i) {
         const auto& a = whole.entries[i];

@@ -461,7 +461,8 @@ result<bool> zip_stream_reader::step_local_header()
             return fail(r.error());
         }
         current_remaining_ = csize;
-        current_.data.reserve(static_cast<std::size_t>(csize));
+        // The size is only a claim until the bytes arrive: reserve a bounded amount up front.
+        current_.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(csize, 64U << 20)));
         state_ = state::entry_data;
     } else {
         search_position_ = 0;
