@@ -36,7 +36,7 @@ struct outcome {
 outcome read(std::span<const std::byte> archive, std::size_t split)
 {
     pkg::zip::limits lim;
-    lim.max_total_uncompressed_bytes = std::uint64_t{64} << 20;  // stay far below -rss_limit_mb
+    lim.max_total_uncompressed_bytes = std::uint64_t{64} << 20; // stay far below -rss_limit_mb
     pkg::zip::zip_stream_reader reader(lim);
     outcome out;
     for (const auto part : {archive.first(split), archive.subspan(split)}) {
@@ -60,7 +60,7 @@ outcome read(std::span<const std::byte> archive, std::size_t split)
     return out;
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const outcome parts = read(archive, split);
     check(whole.error == parts.error);
     if (!whole.error.empty()) {
-        return 0;  // entries handed out before the error depend on the chunking
+        return 0; // entries handed out before the error depend on the chunking
     }
     check(whole.entries.size() == parts.entries.size());
     check(whole.listed == whole.entries.size());

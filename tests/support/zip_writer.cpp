@@ -36,7 +36,7 @@ struct written {
     std::uint16_t flags = 0;
 };
 
-}  // namespace
+} // namespace
 
 std::string deflate_raw(std::string_view data, int level)
 {
@@ -72,14 +72,14 @@ std::string write_zip(const std::vector<zip_writer_entry>& entries,
         w.entry = &e;
         w.crc = crc32_of(e.content);
         w.uncompressed = e.content.size();
-        std::string data = e.raw_data ? *e.raw_data
+        std::string data = e.raw_data      ? *e.raw_data
                            : e.method == 8 ? deflate_raw(e.content)
                                            : e.content;
         w.compressed = data.size();
         w.flags = static_cast<std::uint16_t>(e.extra_flags | (e.data_descriptor ? 0x8 : 0));
         for (const char c : e.utf8_flag ? std::string_view(e.name) : std::string_view()) {
             if ((static_cast<unsigned char>(c) & 0x80) != 0) {
-                w.flags |= 0x800;  // UTF-8 names, as Python's zipfile marks them
+                w.flags |= 0x800; // UTF-8 names, as Python's zipfile marks them
                 break;
             }
         }
@@ -92,7 +92,8 @@ std::string write_zip(const std::vector<zip_writer_entry>& entries,
 
         const bool hide_sizes = e.data_descriptor && !e.descriptor_sizes_in_local;
         const std::uint32_t local_crc = e.local_crc.value_or(hide_sizes ? 0 : w.crc);
-        const std::uint64_t local_c = e.local_compressed_size.value_or(hide_sizes ? 0 : w.compressed);
+        const std::uint64_t local_c =
+            e.local_compressed_size.value_or(hide_sizes ? 0 : w.compressed);
         const std::uint64_t local_u =
             e.local_uncompressed_size.value_or(hide_sizes ? 0 : w.uncompressed);
         std::string extra;
@@ -106,8 +107,8 @@ std::string write_zip(const std::vector<zip_writer_entry>& entries,
         put16(out, zip64 ? 45 : 20);
         put16(out, w.flags);
         put16(out, e.method);
-        put16(out, 0);       // time
-        put16(out, 0x21);    // date: 1980-01-01
+        put16(out, 0);    // time
+        put16(out, 0x21); // date: 1980-01-01
         put32(out, local_crc);
         put32(out, zip64 ? full32 : local_c);
         put32(out, zip64 ? full32 : local_u);
@@ -167,9 +168,9 @@ std::string write_zip(const std::vector<zip_writer_entry>& entries,
             put32(out, zip64 ? full32 : u);
             put16(out, name.size());
             put16(out, extra.size());
-            put16(out, 0);  // comment
+            put16(out, 0); // comment
             put16(out, e.central_disk.value_or(0));
-            put16(out, 0);  // internal attributes
+            put16(out, 0); // internal attributes
             put32(out, e.unix_mode ? std::uint64_t{*e.unix_mode} << 16
                                    : (name.ends_with('/') ? 0x10 : 0));
             put32(out, zip64 ? full32 : offset);
@@ -213,4 +214,4 @@ std::string write_zip(const std::vector<zip_writer_entry>& entries,
     return out;
 }
 
-}  // namespace pkg::test
+} // namespace pkg::test

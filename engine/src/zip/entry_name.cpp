@@ -12,7 +12,7 @@ namespace {
 /// Length of the UTF-8 sequence starting at `s[i]` if it is a well-formed, non-control scalar
 /// value; 0 if malformed. `code_point` receives the decoded value.
 struct decoded {
-    std::size_t length = 0;  ///< 0: malformed
+    std::size_t length = 0; ///< 0: malformed
     std::uint32_t code_point = 0;
 };
 
@@ -59,7 +59,7 @@ tl::unexpected<error> unsafe(std::string_view name, std::string_view why)
                 "the archive tries to write outside its directory or uses a non-portable name");
 }
 
-}  // namespace
+} // namespace
 
 std::string quote_entry_name(std::string_view name)
 {
@@ -100,11 +100,12 @@ result<entry_name_kind> validate_entry_name(std::string_view name, const name_li
         }
         const decoded d = decode_utf8(name, i);
         if (d.length == 0) {
-            return unsafe(name, fmt::format("not valid UTF-8 (byte 0x{:02x} at position {})", c, i));
+            return unsafe(name,
+                          fmt::format("not valid UTF-8 (byte 0x{:02x} at position {})", c, i));
         }
         if (d.code_point >= 0x80 && d.code_point <= 0x9F) {
-            return unsafe(name, fmt::format("C1 control character U+{:04X} at position {}",
-                                            d.code_point, i));
+            return unsafe(
+                name, fmt::format("C1 control character U+{:04X} at position {}", d.code_point, i));
         }
         i += d.length;
     }
@@ -152,4 +153,4 @@ result<entry_name_kind> validate_entry_name(std::string_view name, const name_li
     return kind;
 }
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

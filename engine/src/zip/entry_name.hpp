@@ -16,13 +16,13 @@ namespace pkg::zip {
 
 /// Bounds on entry names; part of `zip::limits`.
 struct name_limits {
-    std::size_t max_name_bytes = 4096;  ///< PATH_MAX on Linux
-    std::size_t max_depth = 64;         ///< path components, directories included
+    std::size_t max_name_bytes = 4096; ///< PATH_MAX on Linux
+    std::size_t max_depth = 64;        ///< path components, directories included
 };
 
 /// What a valid name denotes.
 struct entry_name_kind {
-    bool is_directory = false;  ///< the name ends in '/'
+    bool is_directory = false; ///< the name ends in '/'
 };
 
 /// Checks that `name` is a safe relative path: non-empty, at most `lim.max_name_bytes` bytes and
@@ -38,4 +38,4 @@ result<entry_name_kind> validate_entry_name(std::string_view name, const name_li
 /// bytes, for error messages. Pure function.
 std::string quote_entry_name(std::string_view name);
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

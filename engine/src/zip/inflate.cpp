@@ -44,7 +44,7 @@ std::string where(const zip_entry& e)
                        e.local_header_offset);
 }
 
-}  // namespace
+} // namespace
 
 std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc)
 {
@@ -53,7 +53,7 @@ std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc)
 
 raw_inflate_result inflate_raw(std::span<const std::byte> in, std::span<std::byte> out)
 {
-    std::byte dummy{};  // libdeflate wants valid pointers even for empty buffers
+    std::byte dummy{}; // libdeflate wants valid pointers even for empty buffers
     std::size_t consumed = 0;
     std::size_t produced = 0;
     const libdeflate_result r = libdeflate_deflate_decompress_ex(
@@ -86,8 +86,7 @@ result<void> inflate_entry_to(const zip_entry& entry, std::span<std::byte> out)
             return fail(errc::invalid_zip,
                         fmt::format("{}: stored entry with compressed size {} and uncompressed "
                                     "size {}",
-                                    where(entry), entry.compressed_size,
-                                    entry.uncompressed_size));
+                                    where(entry), entry.compressed_size, entry.uncompressed_size));
         }
         if (!out.empty()) {
             std::memcpy(out.data(), entry.data.data(), out.size());
@@ -122,9 +121,8 @@ result<void> inflate_entry_to(const zip_entry& entry, std::span<std::byte> out)
             }
         }
     } else {
-        return fail(errc::invalid_zip,
-                    fmt::format("{}: compression method {} cannot be inflated", where(entry),
-                                entry.method));
+        return fail(errc::invalid_zip, fmt::format("{}: compression method {} cannot be inflated",
+                                                   where(entry), entry.method));
     }
     const std::uint32_t actual = crc32(out);
     if (actual != entry.crc32) {
@@ -145,4 +143,4 @@ result<std::vector<std::byte>> inflate_entry(const zip_entry& entry)
     return out;
 }
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

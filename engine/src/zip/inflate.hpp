@@ -30,10 +30,10 @@ result<void> inflate_entry_to(const zip_entry& entry, std::span<std::byte> out);
 
 /// Outcome of inflating a raw deflate stream without checking it against a header.
 struct raw_inflate_result {
-    bool is_ok = false;               ///< a complete stream fit in `out`
-    bool is_output_full = false;      ///< the stream produces more than `out` holds
-    std::size_t consumed_bytes = 0;   ///< input used by the stream (when is_ok)
-    std::size_t produced_bytes = 0;   ///< output written (when is_ok)
+    bool is_ok = false;             ///< a complete stream fit in `out`
+    bool is_output_full = false;    ///< the stream produces more than `out` holds
+    std::size_t consumed_bytes = 0; ///< input used by the stream (when is_ok)
+    std::size_t produced_bytes = 0; ///< output written (when is_ok)
 };
 
 /// Inflates the deflate stream at the start of `in` into `out` with this thread's decompressor.
@@ -44,4 +44,4 @@ raw_inflate_result inflate_raw(std::span<const std::byte> in, std::span<std::byt
 /// CRC-32 (zip's polynomial) of `bytes`, continuing from `crc` (0 to start).
 std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc = 0);
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

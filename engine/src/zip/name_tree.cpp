@@ -26,7 +26,7 @@ result<void> name_tree::add(std::string_view name, bool is_directory)
         key.append(component);
         auto [it, inserted] = children_.try_emplace(key, static_cast<std::uint32_t>(nodes_.size()));
         const std::uint32_t node = it->second;
-        const node_kind wanted = !is_last     ? node_kind::implicit_directory
+        const node_kind wanted = !is_last       ? node_kind::implicit_directory
                                  : is_directory ? node_kind::directory
                                                 : node_kind::file;
         if (inserted) {
@@ -46,7 +46,7 @@ result<void> name_tree::add(std::string_view name, bool is_directory)
                                 fmt::format("duplicate entry name {}", quote_entry_name(name)));
                 }
                 if (have == node_kind::implicit_directory && wanted == node_kind::directory) {
-                    nodes_[node] = node_kind::directory;  // "a/" listed after "a/b": fine
+                    nodes_[node] = node_kind::directory; // "a/" listed after "a/b": fine
                 } else {
                     return fail(errc::invalid_zip,
                                 fmt::format("entry {} is both a file and a directory in this "
@@ -65,4 +65,4 @@ result<void> name_tree::add(std::string_view name, bool is_directory)
     return {};
 }
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

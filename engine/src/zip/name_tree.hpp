@@ -30,9 +30,9 @@ public:
 private:
     enum class node_kind : std::uint8_t { implicit_directory, directory, file };
 
-    std::unordered_map<std::string, std::uint32_t> children_;  ///< parent id bytes + component
-    std::vector<node_kind> nodes_{node_kind::implicit_directory};  ///< [0] is the root
+    std::unordered_map<std::string, std::uint32_t> children_;     ///< parent id bytes + component
+    std::vector<node_kind> nodes_{node_kind::implicit_directory}; ///< [0] is the root
     std::size_t entries_ = 0;
 };
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

@@ -70,8 +70,8 @@ std::uint16_t le16(std::span<const std::byte> s, std::size_t at)
 
 std::uint32_t le32(std::span<const std::byte> s, std::size_t at)
 {
-    return static_cast<std::uint32_t>(le16(s, at)) |
-           static_cast<std::uint32_t>(le16(s, at + 2)) << 16;
+    return static_cast<std::uint32_t>(le16(s, at)) | static_cast<std::uint32_t>(le16(s, at + 2))
+                                                         << 16;
 }
 
 std::uint64_t le64(std::span<const std::byte> s, std::size_t at)
@@ -93,17 +93,28 @@ tl::unexpected<error> invalid(std::string message)
 std::string method_name(std::uint16_t method)
 {
     switch (method) {
-    case 1: return "shrink (1)";
-    case 6: return "implode (6)";
-    case 9: return "deflate64 (9)";
-    case 12: return "bzip2 (12)";
-    case 14: return "lzma (14)";
-    case 93: return "zstd (93)";
-    case 95: return "xz (95)";
-    case 96: return "jpeg (96)";
-    case 97: return "wavpack (97)";
-    case 98: return "ppmd (98)";
-    default: return fmt::format("unknown method ({})", method);
+    case 1:
+        return "shrink (1)";
+    case 6:
+        return "implode (6)";
+    case 9:
+        return "deflate64 (9)";
+    case 12:
+        return "bzip2 (12)";
+    case 14:
+        return "lzma (14)";
+    case 93:
+        return "zstd (93)";
+    case 95:
+        return "xz (95)";
+    case 96:
+        return "jpeg (96)";
+    case 97:
+        return "wavpack (97)";
+    case 98:
+        return "ppmd (98)";
+    default:
+        return fmt::format("unknown method ({})", method);
     }
 }
 
@@ -127,7 +138,8 @@ struct extra_field {
     std::span<const std::byte> data;
 };
 
-result<std::vector<extra_field>> split_extra(std::span<const std::byte> extra, std::string_view what)
+result<std::vector<extra_field>> split_extra(std::span<const std::byte> extra,
+                                             std::string_view what)
 {
     std::vector<extra_field> fields;
     std::size_t at = 0;
@@ -165,7 +177,7 @@ std::optional<std::span<const std::byte>> find_zip64(const std::vector<extra_fie
     return std::nullopt;
 }
 
-}  // namespace
+} // namespace
 
 zip_stream_reader::zip_stream_reader(limits lim) : limits_(lim) {}
 
@@ -242,15 +254,24 @@ std::optional<zip_entry> zip_stream_reader::next_entry()
 result<bool> zip_stream_reader::step()
 {
     switch (state_) {
-    case state::signature: return step_signature();
-    case state::local_header: return step_local_header();
-    case state::entry_data: return step_entry_data();
-    case state::descriptor: return step_descriptor();
-    case state::descriptor_search: return step_descriptor_search();
-    case state::central_header: return step_central_header();
-    case state::zip64_end: return step_zip64_end();
-    case state::zip64_locator: return step_zip64_locator();
-    case state::end_record: return step_end_record();
+    case state::signature:
+        return step_signature();
+    case state::local_header:
+        return step_local_header();
+    case state::entry_data:
+        return step_entry_data();
+    case state::descriptor:
+        return step_descriptor();
+    case state::descriptor_search:
+        return step_descriptor_search();
+    case state::central_header:
+        return step_central_header();
+    case state::zip64_end:
+        return step_zip64_end();
+    case state::zip64_locator:
+        return step_zip64_locator();
+    case state::end_record:
+        return step_end_record();
     case state::done:
         if (!available().empty()) {
             // No byte count: it would depend on how the stream was chunked.
@@ -259,7 +280,8 @@ result<bool> zip_stream_reader::step()
                                        offset_));
         }
         return false;
-    case state::failed: return false;
+    case state::failed:
+        return false;
     }
     return false;
 }
@@ -267,20 +289,27 @@ result<bool> zip_stream_reader::step()
 std::string zip_stream_reader::describe_state() const
 {
     switch (state_) {
-    case state::signature: return "the next record's signature";
-    case state::local_header: return "a local file header";
+    case state::signature:
+        return "the next record's signature";
+    case state::local_header:
+        return "a local file header";
     case state::entry_data:
     case state::descriptor_search:
         return fmt::format("the data of {}", entry_at(current_.name, current_.local_header_offset));
     case state::descriptor:
         return fmt::format("the data descriptor of {}",
                            entry_at(current_.name, current_.local_header_offset));
-    case state::central_header: return "a central directory header";
-    case state::zip64_end: return "the ZIP64 end of central directory record";
-    case state::zip64_locator: return "the ZIP64 end of central directory locator";
-    case state::end_record: return "the end of central directory record";
+    case state::central_header:
+        return "a central directory header";
+    case state::zip64_end:
+        return "the ZIP64 end of central directory record";
+    case state::zip64_locator:
+        return "the ZIP64 end of central directory locator";
+    case state::end_record:
+        return "the end of central directory record";
     case state::done:
-    case state::failed: break;
+    case state::failed:
+        break;
     }
     return "nothing";
 }
@@ -339,9 +368,9 @@ result<bool> zip_stream_reader::step_signature()
                                    "began",
                                    offset_));
     }
-    const std::string after =
-        locals_.empty() ? std::string("the start")
-                        : entry_at(locals_.back().name, locals_.back().offset);
+    const std::string after = locals_.empty()
+                                  ? std::string("the start")
+                                  : entry_at(locals_.back().name, locals_.back().offset);
     return invalid(fmt::format("unexpected bytes {} at offset {} after {}: hidden data between "
                                "entries (expected a local or central header)",
                                signature_text(in), offset_, after));
@@ -369,9 +398,9 @@ result<bool> zip_stream_reader::step_local_header()
     const std::string here = entry_at(name, at);
 
     if (locals_.size() >= limits_.max_entries) {
-        return fail(errc::zip_limit_exceeded,
-                    fmt::format("{}: the archive has more than {} entries", here,
-                                limits_.max_entries));
+        return fail(
+            errc::zip_limit_exceeded,
+            fmt::format("{}: the archive has more than {} entries", here, limits_.max_entries));
     }
     if ((flags & flag_encrypted) != 0 || (flags & flag_strong_encryption) != 0) {
         return invalid(fmt::format("{} is encrypted (flags 0x{:04x}); encrypted archives are not "
@@ -394,7 +423,8 @@ result<bool> zip_stream_reader::step_local_header()
                                    here, method_name(method)));
     }
     if ((flags & flag_patched) != 0) {
-        return invalid(fmt::format("{} is patched data (flag bit 5), which is not supported", here));
+        return invalid(
+            fmt::format("{} is patched data (flag bit 5), which is not supported", here));
     }
     if ((flags & flag_utf8) == 0 &&
         std::any_of(name.begin(), name.end(), [](char c) { return (c & 0x80) != 0; })) {
@@ -434,8 +464,8 @@ result<bool> zip_stream_reader::step_local_header()
     } else if (usize32 == max32 || csize32 == max32) {
         return invalid(fmt::format("{}: size 0xffffffff without a ZIP64 extra field", here));
     }
-    auto added = names_.add(kind->is_directory ? name.substr(0, name.size() - 1) : name,
-                            kind->is_directory);
+    auto added =
+        names_.add(kind->is_directory ? name.substr(0, name.size() - 1) : name, kind->is_directory);
     if (!added) {
         error e = std::move(added.error());
         e.message += fmt::format(" (local header at offset {})", at);
@@ -481,8 +511,8 @@ result<void> zip_stream_reader::check_sizes(const zip_entry& e) const
                                    here, e.compressed_size, e.uncompressed_size));
     }
     if (e.is_directory && e.uncompressed_size != 0) {
-        return invalid(fmt::format("{}: directory entry with {} bytes of data", here,
-                                   e.uncompressed_size));
+        return invalid(
+            fmt::format("{}: directory entry with {} bytes of data", here, e.uncompressed_size));
     }
     if (limits_.max_ratio != 0 && e.uncompressed_size > limits_.ratio_exempt_bytes &&
         e.uncompressed_size / limits_.max_ratio >= std::max<std::uint64_t>(e.compressed_size, 1)) {
@@ -551,15 +581,14 @@ result<bool> zip_stream_reader::step_descriptor()
     if (le32(in, 0) == sig_descriptor && matches(4)) {
         at = 4;
     } else if (!matches(0)) {
-        return invalid(fmt::format("{}: data descriptor at offset {} (crc {:08x}, sizes {}, {}) "
-                                   "disagrees with the local header (crc {:08x}, sizes {}, {})",
-                                   entry_at(current_.name, current_.local_header_offset), offset_,
-                                   le32(in, le32(in, 0) == sig_descriptor ? 4 : 0),
-                                   read_size(le32(in, 0) == sig_descriptor ? 8 : 4),
-                                   read_size(le32(in, 0) == sig_descriptor ? 8 + size_bytes
-                                                                           : 4 + size_bytes),
-                                   current_.crc32, current_.compressed_size,
-                                   current_.uncompressed_size));
+        return invalid(
+            fmt::format("{}: data descriptor at offset {} (crc {:08x}, sizes {}, {}) "
+                        "disagrees with the local header (crc {:08x}, sizes {}, {})",
+                        entry_at(current_.name, current_.local_header_offset), offset_,
+                        le32(in, le32(in, 0) == sig_descriptor ? 4 : 0),
+                        read_size(le32(in, 0) == sig_descriptor ? 8 : 4),
+                        read_size(le32(in, 0) == sig_descriptor ? 8 + size_bytes : 4 + size_bytes),
+                        current_.crc32, current_.compressed_size, current_.uncompressed_size));
     }
     current_.crc32 = le32(in, at);
     consume(at + 4 + 2 * size_bytes);
@@ -572,7 +601,7 @@ result<bool> zip_stream_reader::step_descriptor()
 result<bool> zip_stream_reader::step_descriptor_search()
 {
     const std::size_t size_bytes = current_has_zip64_ ? 8 : 4;
-    const std::size_t plain = 4 + 2 * size_bytes;  // descriptor without signature
+    const std::size_t plain = 4 + 2 * size_bytes; // descriptor without signature
     const std::size_t longest = 4 + plain;
     const auto in = available();
     const std::string here = entry_at(current_.name, current_.local_header_offset);
@@ -633,7 +662,7 @@ result<bool> zip_stream_reader::step_descriptor_search()
             const raw_inflate_result r = inflate_raw(in.first(p), out);
             if (!r.is_ok || r.consumed_bytes != p || r.produced_bytes != out.size() ||
                 crc32(out) != candidate.crc32) {
-                continue;  // not the end of the deflate stream: keep looking
+                continue; // not the end of the deflate stream: keep looking
             }
         }
         current_.crc32 = candidate.crc32;
@@ -716,7 +745,8 @@ result<bool> zip_stream_reader::step_central_header()
             return true;
         };
         if ((usize == max32 && !take(usize, 8)) || (csize == max32 && !take(csize, 8)) ||
-            (local_offset == max32 && !take(local_offset, 8)) || (disk == max16 && !take(disk, 4))) {
+            (local_offset == max32 && !take(local_offset, 8)) ||
+            (disk == max16 && !take(disk, 4))) {
             return invalid(fmt::format("{}: its ZIP64 extra field ({} bytes) lacks a value the "
                                        "header defers to it",
                                        here, zip64->size()));
@@ -740,20 +770,20 @@ result<bool> zip_stream_reader::step_central_header()
                                    here, local_offset, quote_entry_name(local.name)));
     }
     if (name != local.name) {
-        return invalid(fmt::format("{}: name differs from the local header's {} at offset {}",
-                                   here, quote_entry_name(local.name), local_offset));
+        return invalid(fmt::format("{}: name differs from the local header's {} at offset {}", here,
+                                   quote_entry_name(local.name), local_offset));
     }
     if (method != local.method) {
-        return invalid(fmt::format("{}: method {} differs from the local header's {}", here,
-                                   method, local.method));
+        return invalid(fmt::format("{}: method {} differs from the local header's {}", here, method,
+                                   local.method));
     }
     if ((flags & compared_flags) != (local.flags & compared_flags)) {
         return invalid(fmt::format("{}: flags 0x{:04x} differ from the local header's 0x{:04x}",
                                    here, flags, local.flags));
     }
     if (crc != local.crc32) {
-        return invalid(fmt::format("{}: CRC-32 {:08x} differs from the local header's {:08x}",
-                                   here, crc, local.crc32));
+        return invalid(fmt::format("{}: CRC-32 {:08x} differs from the local header's {:08x}", here,
+                                   crc, local.crc32));
     }
     if (csize != local.compressed_size) {
         return invalid(fmt::format("{}: compressed size {} differs from the {} bytes the local "
@@ -787,8 +817,8 @@ result<bool> zip_stream_reader::step_central_header()
                                        here, mode));
         }
         if (type != 0 && type != 0100000 && type != 0040000) {
-            return invalid(fmt::format("{}: is a device, FIFO or socket (unix mode {:o})", here,
-                                       mode));
+            return invalid(
+                fmt::format("{}: is a device, FIFO or socket (unix mode {:o})", here, mode));
         }
         info.unix_mode = mode;
         info.is_executable = !local.is_directory && (mode & 0111) != 0;
@@ -827,8 +857,8 @@ result<bool> zip_stream_reader::step_zip64_end()
     const std::uint64_t entries = le64(in, 32);
     const std::uint64_t cd_size = le64(in, 40);
     const std::uint64_t cd_offset = le64(in, 48);
-    const std::string here = fmt::format("ZIP64 end of central directory record at offset {}",
-                                         offset_);
+    const std::string here =
+        fmt::format("ZIP64 end of central directory record at offset {}", offset_);
     if (record_size != zip64_end_bytes - 12) {
         return invalid(fmt::format("{}: record size {} (extensible data is not supported; "
                                    "expected 44)",
@@ -980,4 +1010,4 @@ result<zip_archive_summary> zip_stream_reader::finish()
     return s;
 }
 
-}  // namespace pkg::zip
+} // namespace pkg::zip

@@ -70,16 +70,16 @@ inline constexpr std::uint16_t method_deflate = 8;
 /// One complete entry from the stream: its local header's facts (descriptor values where the
 /// entry has one) and its compressed bytes.
 struct zip_entry {
-    std::string name;                  ///< as stored; validated; directories end in '/'
+    std::string name; ///< as stored; validated; directories end in '/'
     bool is_directory = false;
-    std::uint16_t method = 0;          ///< method_stored or method_deflate
-    std::uint16_t flags = 0;           ///< general purpose bit flag of the local header
-    bool has_data_descriptor = false;  ///< flag bit 3
+    std::uint16_t method = 0;         ///< method_stored or method_deflate
+    std::uint16_t flags = 0;          ///< general purpose bit flag of the local header
+    bool has_data_descriptor = false; ///< flag bit 3
     std::uint32_t crc32 = 0;
     std::uint64_t compressed_size = 0;
     std::uint64_t uncompressed_size = 0;
     std::uint64_t local_header_offset = 0;
-    std::vector<std::byte> data;  ///< the compressed bytes (compressed_size of them)
+    std::vector<std::byte> data; ///< the compressed bytes (compressed_size of them)
 };
 
 /// What the central directory says of an entry, after it was matched with its local header.
@@ -88,7 +88,7 @@ struct zip_entry_info {
     bool is_directory = false;
     /// Unix mode has an execute bit (pip and uv then chmod +x); false when not made on unix.
     bool is_executable = false;
-    std::optional<std::uint32_t> unix_mode;  ///< external attributes >> 16, made on unix only
+    std::optional<std::uint32_t> unix_mode; ///< external attributes >> 16, made on unix only
     std::uint16_t method = 0;
     std::uint32_t crc32 = 0;
     std::uint64_t compressed_size = 0;
@@ -98,11 +98,11 @@ struct zip_entry_info {
 
 /// The validated archive, known once the last byte was read.
 struct zip_archive_summary {
-    std::vector<zip_entry_info> entries;  ///< central directory order
+    std::vector<zip_entry_info> entries; ///< central directory order
     std::uint64_t archive_bytes = 0;
     std::uint64_t total_uncompressed_bytes = 0;
     std::uint64_t central_directory_offset = 0;
-    bool is_zip64 = false;  ///< a ZIP64 end record was present
+    bool is_zip64 = false; ///< a ZIP64 end record was present
     std::string comment;
 };
 
@@ -180,15 +180,15 @@ private:
     state state_ = state::signature;
     std::optional<error> error_;
 
-    std::vector<std::byte> buffer_;  ///< bytes received and not yet consumed start at pos_
+    std::vector<std::byte> buffer_; ///< bytes received and not yet consumed start at pos_
     std::size_t pos_ = 0;
-    std::uint64_t offset_ = 0;  ///< stream offset of buffer_[pos_]
+    std::uint64_t offset_ = 0; ///< stream offset of buffer_[pos_]
     std::uint64_t fed_ = 0;
 
     zip_entry current_;
     bool current_has_zip64_ = false;
-    std::uint64_t current_remaining_ = 0;  ///< entry_data: bytes still to copy
-    std::size_t search_position_ = 0;      ///< descriptor_search: next candidate end, from pos_
+    std::uint64_t current_remaining_ = 0; ///< entry_data: bytes still to copy
+    std::size_t search_position_ = 0;     ///< descriptor_search: next candidate end, from pos_
     unsigned candidates_tried_ = 0;
 
     std::deque<zip_entry> ready_;
@@ -210,4 +210,4 @@ private:
     std::string comment_;
 };
 
-}  // namespace pkg::zip
+} // namespace pkg::zip
