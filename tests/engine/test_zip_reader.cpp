@@ -635,6 +635,13 @@ std::vector<attack> attacks()
     add("zip bomb: ratio", e, "a ratio over the limit of 1000:1", {},
         pkg::errc::zip_limit_exceeded);
 
+    e = {file("bomb.bin", pattern(3000, 8))};
+    e[0].data_descriptor = true;
+    e[0].descriptor_uncompressed_size = 3000000000;
+    e[0].central_uncompressed_size = 3000000000;
+    add("zip bomb behind a data descriptor", e, "claim to inflate to 3000000000 bytes", {},
+        pkg::errc::zip_limit_exceeded);
+
     e = {file("dir/", "", 0)};
     e[0].raw_data = "data!";
     e[0].local_compressed_size = 5;
@@ -879,4 +886,45 @@ TEST_CASE("inflate_entry runs on many threads at once", "[zip]")
     for (const int g : good) {
         CHECK(g == 5 * 64);
     }
+}
+
+TEST_CASE("zip reader skips data that only looks like the end of a described entry", "[zip]")
+{
+    // A deflate stream of stored blocks carries its bytes verbatim, so they can imitate a data
+    // descriptor whose compressed size equals its own position: one claiming a ratio over the
+    // limit, one whose length is not where the deflate stream ends.
+    const auto le32 = [](std::uint32_t v) {
+        std::string out;
+        for (int i = 0; i < 4; ++i) {
+            out += static_cast<char>((v >> (8 * i)) & 0xFF);
+        }
+        return out;
+    };
+    constexpr std::uint32_t block_header = 5; // BFINAL/BTYPE byte, LEN, NLEN
+    std::string content(100, 'x');
+    content += "CCCC" + le32(block_header + 100) + le32(0xF0000000);
+    content += std::string(200 - content.size(), 'y');
+    content += "DDDD" + le32(block_header + 200) + le32(50);
+    content += std::string(100, 'z');
+    const std::string packed = pkg::test::deflate_raw(content, 0);
+    REQUIRE(packed.substr(block_header, content.size()) == content);
+
+    auto entry = file("tricky.bin", content);
+    entry.raw_data = packed;
+    entry.data_descriptor = true;
+    entry.descriptor_signature = false;
+    const std::string archive = write_zip({entry, file("next.txt", "next")});
+    for (const long chunk : {0L, 1L, 9L}) {
+        const read_archive a = read_ok(archive, chunk);
+        REQUIRE(a.entries.size() == 2);
+        CHECK(a.entries[0].content == content);
+        CHECK(a.entries[0].compressed_size == packed.size());
+        CHECK(a.entries[1].content == "next");
+    }
+
+    // With fewer candidates allowed than the data holds, the reader gives up with its reason.
+    pkg::zip::limits one;
+    one.max_descriptor_candidates = 1;
+    const pkg::error e = read_error(archive, one);
+    CHECK_THAT(e.message, Catch::Contains("more than 1 positions look like the end of its data"));
 }

@@ -497,6 +497,7 @@ result<bool> zip_stream_reader::step_local_header()
     } else {
         search_position_ = 0;
         candidates_tried_ = 0;
+        refused_candidate_.reset();
         state_ = state::descriptor_search;
     }
     return true;
@@ -655,7 +656,13 @@ result<bool> zip_stream_reader::step_descriptor_search()
         candidate.compressed_size = p;
         candidate.uncompressed_size = read_size(at + 4 + size_bytes);
         if (auto r = check_sizes(candidate); !r) {
-            return fail(r.error());
+            // Four data bytes equal their own offset about once per 4 GiB: a false candidate
+            // with random sizes must not fail a good archive. If no later position ends the
+            // entry, this is the error finish() reports.
+            if (!refused_candidate_) {
+                refused_candidate_ = std::move(r.error());
+            }
+            continue;
         }
         if (p > 0 || candidate.uncompressed_size > 0) {
             std::vector<std::byte> out(static_cast<std::size_t>(candidate.uncompressed_size));
@@ -989,6 +996,11 @@ result<zip_archive_summary> zip_stream_reader::finish()
 {
     if (error_) {
         return fail(*error_);
+    }
+    if (state_ == state::descriptor_search && refused_candidate_) {
+        error_ = *refused_candidate_;
+        state_ = state::failed;
+        return fail(*refused_candidate_);
     }
     if (state_ != state::done) {
         error e{make_error_code(errc::invalid_zip),

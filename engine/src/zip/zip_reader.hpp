@@ -83,6 +83,7 @@ struct zip_entry {
 };
 
 /// What the central directory says of an entry, after it was matched with its local header.
+/// Pair it with the `zip_entry` handed out earlier by `local_header_offset`.
 struct zip_entry_info {
     std::string name;
     bool is_directory = false;
@@ -190,6 +191,7 @@ private:
     std::uint64_t current_remaining_ = 0; ///< entry_data: bytes still to copy
     std::size_t search_position_ = 0;     ///< descriptor_search: next candidate end, from pos_
     unsigned candidates_tried_ = 0;
+    std::optional<error> refused_candidate_; ///< first candidate end that broke a limit
 
     std::deque<zip_entry> ready_;
     std::vector<local_record> locals_;
