@@ -27,7 +27,11 @@
 ///   FIFOs or sockets.
 ///
 /// Memory: one entry's compressed bytes are held until the caller takes the entry; libdeflate
-/// needs whole input, so a wheel's largest member sets the peak.
+/// needs whole input, so a wheel's largest member sets the peak. Input that `feed` cannot consume
+/// at once is copied into an internal buffer (member data of known size goes straight into its
+/// entry), so feed network-sized chunks rather than a whole multi-GB archive in one call. An entry
+/// with a data descriptor and no sizes in its local header is inflated once to find its end, and
+/// again by the caller.
 
 #include <cstddef>
 #include <cstdint>
