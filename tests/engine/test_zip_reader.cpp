@@ -632,7 +632,8 @@ std::vector<attack> attacks()
     e[0].raw_data = pkg::test::deflate_raw(std::string(1U << 20, '\0'));
     e[0].local_uncompressed_size = std::uint64_t{2} << 30;
     e[0].central_uncompressed_size = std::uint64_t{2} << 30;
-    add("zip bomb: ratio", e, "a ratio over the limit of 1000:1", {},
+    add("zip bomb: ratio", e,
+        "claim to inflate to 2147483648 bytes, a ratio over the limit of 1000:1", {},
         pkg::errc::zip_limit_exceeded);
 
     e = {file("bomb.bin", pattern(3000, 8))};
@@ -737,6 +738,15 @@ TEST_CASE("zip reader rejects each malicious archive with its own message", "[zi
         CHECK_THAT(e.message, Catch::Contains(a.expected));
         CHECK(e.code == make_error_code(a.code));
         messages.push_back(e.message);
+    }
+    // ... and no attack's message contains the words expected of another.
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        for (std::size_t j = 0; j < all.size(); ++j) {
+            if (i != j) {
+                INFO(all[i].what << " vs " << all[j].what);
+                CHECK_THAT(messages[i], !Catch::Contains(all[j].expected));
+            }
+        }
     }
     // Every rejection names its own cause: no two attacks produce the same text.
     std::sort(messages.begin(), messages.end());
