@@ -22,6 +22,9 @@ public:
         case errc::invalid_requirements_file: return "invalid requirements file";
         case errc::requirements_include_cycle: return "requirements files include each other";
         case errc::unsupported: return "not supported";
+        case errc::invalid_zip: return "invalid zip archive";
+        case errc::unsafe_zip_path: return "unsafe path in zip archive";
+        case errc::zip_limit_exceeded: return "zip archive exceeds a limit";
         }
         return "unknown pkg error";
     }

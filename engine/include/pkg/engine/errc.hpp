@@ -18,6 +18,9 @@ enum class errc {
     invalid_requirements_file,   ///< A requirements file line could not be understood.
     requirements_include_cycle,  ///< `-r`/`-c` includes form a cycle.
     unsupported,                 ///< Valid input that pkg does not support (yet); message says what.
+    invalid_zip,         ///< A zip archive is malformed, inconsistent, or uses a feature pkg refuses.
+    unsafe_zip_path,     ///< A zip entry name could escape the target or is not a portable path.
+    zip_limit_exceeded,  ///< A zip archive exceeds a configured limit (size, entries, ratio).
 };
 
 /// The category of `pkg::errc` (name "pkg").
