@@ -22,6 +22,10 @@ public:
         case errc::invalid_requirements_file: return "invalid requirements file";
         case errc::requirements_include_cycle: return "requirements files include each other";
         case errc::unsupported: return "not supported";
+        case errc::invalid_url: return "invalid URL";
+        case errc::invalid_index_page: return "invalid package index page";
+        case errc::unsupported_api_version: return "unsupported package index API version";
+        case errc::no_compatible_wheel: return "no compatible wheel";
         }
         return "unknown pkg error";
     }
