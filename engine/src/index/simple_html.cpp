@@ -485,13 +485,14 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
         index_file file;
         file.url = std::string(without_fragment(*resolved));
         const std::string segment = last_path_segment(file.url);
-        if (text == segment) {
-            file.filename = text;
-        } else if (text.empty() && segment.empty()) {
+        if (text.empty() && segment.empty()) {
             page.warnings.push_back(where + ": ignored the <a> at byte " +
                                     std::to_string(anchor.offset) + " (href " +
                                     quote_for_message(*href) + "): it names no file");
             continue;
+        }
+        if (text == segment) {
+            file.filename = text;
         } else if (segment.ends_with(".whl") || text.empty()) {
             if (!text.empty()) {
                 page.warnings.push_back(where + ": the link text " + quote_for_message(text) +
