@@ -145,7 +145,12 @@ struct version_desc {
     bool operator()(const pep440::version& a, const pep440::version& b) const { return b < a; }
 };
 
-std::string describe_failure(const project_page& page, std::string_view name,
+struct failure_text {
+    std::string message;
+    std::string hint;
+};
+
+failure_text describe_failure(const project_page& page, std::string_view name,
                              const pep440::version& pinned, const wheel::tag_list& tags,
                              const std::vector<rejected_file>& rejected)
 {
@@ -240,7 +245,7 @@ std::string describe_failure(const project_page& page, std::string_view name,
     if (reasons.contains(rejection_reason::yanked)) {
         add_hint("the files are yanked; allow yanked files for exact pins to use them");
     }
-    return message + (hint.empty() ? "" : "\n  hint: " + hint);
+    return {std::move(message), std::move(hint)};
 }
 
 }  // namespace
@@ -336,9 +341,9 @@ result<selection> select_wheel(const project_page& page, std::string_view normal
     }
 
     if (eligible.empty()) {
-        return fail(errc::no_compatible_wheel,
-                    describe_failure(page, normalized_name, pinned, tags, rejected),
-                    redact_url(page.url));
+        failure_text text = describe_failure(page, normalized_name, pinned, tags, rejected);
+        return fail(errc::no_compatible_wheel, std::move(text.message), redact_url(page.url),
+                    std::move(text.hint));
     }
 
     // The preference classes of the header, as a tuple compared lexicographically; the best
