@@ -201,7 +201,9 @@ result<std::string> resolve_url(std::string_view base_text, std::string_view ref
         } else {
             authority = base.authority;
             if (reference.path.empty()) {
-                path = std::string(base.path);
+                // RFC 3986 keeps the base path as is here; removing its dot segments too
+                // (as browsers do) makes resolving a result again a no-op.
+                path = remove_dot_segments(base.path);
                 query = reference.query ? reference.query : base.query;
             } else {
                 path = reference.path.front() == '/'

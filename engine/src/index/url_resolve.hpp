@@ -36,7 +36,9 @@ url_reference split_url(std::string_view text) noexcept;
 /// trailing spaces and control characters are trimmed from both inputs. The result's scheme is
 /// lower case; an http(s) URL with an authority and an empty path gets `/`; bytes not allowed in
 /// a URL (space, controls, non-ASCII, `"<>\^`{|}`) are percent-encoded, existing `%XX` escapes
-/// are kept as written. The base's fragment is ignored; the reference's is kept.
+/// are kept as written. The base's fragment is ignored; the reference's is kept. Unlike the
+/// RFC's letter, a reference with an empty path also removes dot segments from the base path
+/// (as browsers do), so resolving a result again returns it unchanged.
 /// Errors (`errc::invalid_url`): `base` has no scheme (it must be absolute), or is empty.
 /// Pure function; thread-safe.
 result<std::string> resolve_url(std::string_view base, std::string_view reference);
