@@ -472,6 +472,15 @@ TEST_CASE("PEP 503 HTML: malformed pages are errors naming the page and the text
     CHECK(html("").files.empty());
     CHECK(html("<html><body><h1>nothing</h1></body></html>").files.empty());
 
+    // A long <base href> would be repeated in every link's URL: refused past 2048 bytes.
+    const std::string long_base = "https://files.example/" + std::string(2048, 'b');
+    CHECK(html("<base href=\"" + long_base.substr(0, 2048) + "\">" + anchor("x.whl"))
+              .files.size() == 1);
+    const pkg::error too_long = html_error("<base href=\"" + long_base + "\">" + anchor("x.whl"));
+    CHECK(too_long.code == pkg::errc::invalid_index_page);
+    CHECK_THAT(too_long.message, Catch::Contains("<base href> of 2070 bytes") &&
+                                     Catch::Contains("2048 bytes pkg accepts"));
+
     const auto no_scheme = parse_simple_html(anchor("x.whl"), "index.example/simple/pkg/");
     REQUIRE_FALSE(no_scheme.has_value());
     CHECK(no_scheme.error().code == pkg::errc::invalid_index_page);

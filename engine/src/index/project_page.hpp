@@ -101,8 +101,9 @@ struct project_page {
 /// text and segment are both empty is skipped with a warning, as is an anchor without `href`.
 ///
 /// Errors: `errc::invalid_index_page` for a tag left open at the end of the body or an `<a>`
-/// never closed (a cut-off page must not pass for a shorter one), and an href that cannot be
-/// resolved; `errc::unsupported_api_version` for a major version other than 1 or an
+/// never closed (a cut-off page must not pass for a shorter one), an href that cannot be
+/// resolved, a `<base href>` longer than 2048 bytes (each link's URL would repeat it);
+/// `errc::unsupported_api_version` for a major version other than 1 or an
 /// unparseable version. Messages name the (credential-redacted) page URL and quote the text.
 /// Thread-safe (pure function).
 result<project_page> parse_simple_html(std::string_view body, std::string_view page_url);

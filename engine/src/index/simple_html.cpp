@@ -22,6 +22,11 @@ namespace {
 
 using wheel::quote_for_message;
 
+// Every relative link is resolved against <base href>, so each anchor's URL is at least as long
+// as it: a long base on a page of many tiny anchors would multiply the body's size in memory
+// (a 1 MB base and 100k anchors is 100 GB). Real bases are short URLs; longer ones are refused.
+constexpr std::size_t max_base_href_bytes = 2048;
+
 bool is_space(char c) noexcept
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
@@ -455,6 +460,14 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
     }
 
     std::string base = std::string(page_url);
+    if (scanned->base_href && scanned->base_href->size() > max_base_href_bytes) {
+        return detail::page_error(page_url, "the <base href> of " +
+                                                std::to_string(scanned->base_href->size()) +
+                                                " bytes (" + quote_for_message(*scanned->base_href) +
+                                                ") is longer than the " +
+                                                std::to_string(max_base_href_bytes) +
+                                                " bytes pkg accepts");
+    }
     if (scanned->base_href) {
         auto resolved = resolve_url(page_url, *scanned->base_href);
         if (!resolved) {
