@@ -17,16 +17,11 @@ std::optional<std::string> lower_hex(std::string_view text)
     if (text.empty()) {
         return std::nullopt;
     }
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        if (c >= '0' && c <= '9') {
-            out += c;
-        } else if (c >= 'a' && c <= 'f') {
-            out += c;
-        } else if (c >= 'A' && c <= 'F') {
-            out += static_cast<char>(c - 'A' + 'a');
-        } else {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'F') {
+            c = static_cast<char>(c - 'A' + 'a');
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
             return std::nullopt;
         }
     }

@@ -134,6 +134,9 @@ std::size_t decode_reference(std::string_view text, std::size_t i, std::string& 
 
 std::string decode_entities(std::string_view text)
 {
+    if (text.find('&') == std::string_view::npos) {
+        return std::string(text);  // the common case: nothing to decode
+    }
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {

@@ -303,15 +303,24 @@ private:
             if (const auto code = field.value().get(digest)) {
                 return not_json(code, context);
             }
-            auto text = read_string(digest, context + "." + quote_for_message(algorithm));
-            if (!text) {
-                return fail(std::move(text).error());
+            auto digest_type = type_of(digest, context);
+            if (!digest_type) {
+                return fail(std::move(digest_type).error());
             }
-            auto hex = detail::lower_hex(*text);
+            // The context string is built only for the error: this loop runs for every hash.
+            if (*digest_type != od::json_type::string) {
+                return wrong_type(context + "." + quote_for_message(algorithm), *digest_type,
+                                  "a string");
+            }
+            std::string_view text;
+            if (const auto code = digest.get_string().get(text)) {
+                return not_json(code, context);
+            }
+            auto hex = detail::lower_hex(text);
             const auto expected = detail::fragment_hash_length(algorithm);
             if (!hex || (expected && hex->size() != *expected)) {
                 page_.warnings.push_back(redact_url(page_url_) + ": ignored the " + algorithm +
-                                         " hash " + quote_for_message(*text) + " of " +
+                                         " hash " + quote_for_message(text) + " of " +
                                          quote_for_message(filename) + " in " + context +
                                          " (not a hex digest of the right length)");
                 continue;
@@ -368,6 +377,8 @@ private:
         bool has_filename = false;
         std::optional<core_metadata_info> core_metadata;
         std::optional<core_metadata_info> dist_info_metadata;
+        // Once the filename is known, messages name the file, not just its position.
+        std::string label = where;
         for (auto field : object) {
             std::string_view key_view;
             od::value item;
@@ -375,10 +386,7 @@ private:
                 return not_json(code, "a key of " + where);
             }
             const std::string key(key_view);
-            // Once the filename is known, messages name the file, not just its position.
-            const std::string context =
-                where + (has_filename ? " (" + quote_for_message(file.filename) + ")" : "") +
-                "." + key;
+            const std::string context = label + "." + key;
             if (const auto code = field.value().get(item)) {
                 return not_json(code, context);
             }
@@ -389,6 +397,7 @@ private:
                 }
                 file.filename = std::move(*text);
                 has_filename = true;
+                label = where + " (" + quote_for_message(file.filename) + ")";
             } else if (key == "url") {
                 auto text = read_string(item, context);
                 if (!text) {

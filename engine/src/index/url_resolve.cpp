@@ -38,6 +38,10 @@ std::string cleaned(std::string_view text)
     while (end > begin && static_cast<unsigned char>(text[end - 1]) <= 0x20) {
         --end;
     }
+    const std::string_view kept = text.substr(begin, end - begin);
+    if (kept.find_first_of("\t\n\r") == std::string_view::npos) {
+        return std::string(kept);
+    }
     std::string out;
     out.reserve(end - begin);
     for (std::size_t i = begin; i < end; ++i) {
@@ -121,16 +125,19 @@ bool needs_escape(unsigned char c) noexcept
 void append_escaped(std::string& out, std::string_view text)
 {
     static constexpr char digits[] = "0123456789ABCDEF";
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
+    // Copies runs of safe bytes at once: URLs rarely need any escaping.
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
         if (needs_escape(c)) {
+            out.append(text.substr(run, i - run));
             out += '%';
             out += digits[c >> 4];
             out += digits[c & 0xf];
-        } else {
-            out += ch;
+            run = i + 1;
         }
     }
+    out.append(text.substr(run));
 }
 
 }  // namespace
