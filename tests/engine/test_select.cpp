@@ -386,6 +386,8 @@ TEST_CASE("select: versions, local labels and build tags", "[index]")
     const project_page names = page_of({{"Foo.Bar_baz-3.0-py3-none-any.whl", ""}});
     CHECK(chosen(names, "foo-bar-baz", "3.0", cp311, select_options{}).file.filename ==
           "Foo.Bar_baz-3.0-py3-none-any.whl");
+    CHECK(chosen(names, "FOO_bar.baz", "3.0", cp311, select_options{}).file.filename ==
+          "Foo.Bar_baz-3.0-py3-none-any.whl");
 }
 
 TEST_CASE("select: the rejection reasons have stable words", "[index]")

@@ -266,10 +266,13 @@ std::string_view to_string(rejection_reason reason) noexcept
     return "rejected";
 }
 
-result<selection> select_wheel(const project_page& page, std::string_view normalized_name,
+result<selection> select_wheel(const project_page& page, std::string_view name,
                                const pep440::version& pinned, const wheel::tag_list& tags,
                                const select_options& options)
 {
+    // Normalising an already normal name is a no-op; doing it here forgives a caller that
+    // passed the name as the lockfile spells it.
+    const std::string normalized_name = pep508::normalize_name(name);
     std::vector<candidate> eligible;
     std::vector<rejected_file> rejected;
     const auto reject = [&rejected](const index_file& file, rejection_reason reason,

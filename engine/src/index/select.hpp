@@ -80,7 +80,8 @@ struct selection {
     std::vector<std::string> warnings;
 };
 
-/// Chooses the wheel to install for `normalized_name==pinned` (PEP 503-normalised name).
+/// Chooses the wheel to install for `normalized_name==pinned` (PEP 503-normalised name; any
+/// spelling is accepted and normalised here).
 ///
 /// Eligible: files ending in `.whl` whose filename parses, whose normalised name equals
 /// `normalized_name`, and whose version equals `pinned` under PEP 440 `==` (trailing zeros
