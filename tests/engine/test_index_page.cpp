@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include <pkg/engine/errc.hpp>
 
@@ -90,7 +90,7 @@ std::string linked(std::string_view name, std::string_view suffix)
            "</a>\n";
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("URL references resolve as RFC 3986 section 5.4 says", "[index]")
 {
@@ -204,8 +204,7 @@ TEST_CASE("URL helpers: split, last segment, percent-decoding, redaction", "[ind
     CHECK(pkg::index::split_url("file:///x").authority == "");
     CHECK_FALSE(pkg::index::split_url("1x:y").scheme.has_value());
 
-    CHECK(pkg::index::last_path_segment(
-              "https://h/a/numpy-1.0%2Bcpu-py3-none-any.whl?x=1/2#y/z") ==
+    CHECK(pkg::index::last_path_segment("https://h/a/numpy-1.0%2Bcpu-py3-none-any.whl?x=1/2#y/z") ==
           "numpy-1.0+cpu-py3-none-any.whl");
     CHECK(pkg::index::last_path_segment("https://h/a/") == "");
     CHECK(pkg::index::last_path_segment("https://h") == "");
@@ -228,7 +227,7 @@ TEST_CASE("PEP 503 HTML: a black-like page with hashes, metadata, requires-pytho
     CHECK(page.api.major == 1);
     CHECK(page.api.minor == 1);
     CHECK(page.warnings.empty());
-    REQUIRE(page.files.size() == 7);  // the commented-out anchor is not one
+    REQUIRE(page.files.size() == 7); // the commented-out anchor is not one
 
     const index_file& first = page.files[0];
     CHECK(first.filename == "black-23.12.1-py3-none-any.whl");
@@ -258,7 +257,7 @@ TEST_CASE("PEP 503 HTML: a numpy-like page with <base>, mixed quoting and case",
 {
     const project_page page = html(fixture("numpy.html"), "https://index.example/simple/numpy/");
     REQUIRE(page.files.size() == 60);
-    CHECK(page.api.minor == 0);  // no meta: PEP 629 says 1.0
+    CHECK(page.api.minor == 0); // no meta: PEP 629 says 1.0
     CHECK(page.warnings.empty());
     for (const index_file& file : page.files) {
         INFO(file.filename);
@@ -268,7 +267,8 @@ TEST_CASE("PEP 503 HTML: a numpy-like page with <base>, mixed quoting and case",
         CHECK(file.hashes.count("sha256") == 1);
     }
     const auto it = std::find_if(page.files.begin(), page.files.end(), [](const index_file& f) {
-        return f.filename == "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+        return f.filename ==
+               "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
     });
     REQUIRE(it != page.files.end());
     CHECK(it->hashes.at("sha256") ==
@@ -345,9 +345,9 @@ TEST_CASE("PEP 503 HTML: entities, attribute syntax and markup that is not a fil
     CHECK(page.files[1].yank_reason == "&'&<>\"'&unknown;A\xef\xbf\xbd\xef\xbf\xbd&#;");
     CHECK(page.files[1].requires_python == ">=3.8");
 
-    CHECK(page.files[2].filename == "pkg-1.2-py3-none-any.whl");  // the first href wins
+    CHECK(page.files[2].filename == "pkg-1.2-py3-none-any.whl"); // the first href wins
     CHECK(page.files[2].is_yanked);
-    CHECK(page.files[3].filename == "pkg-1.3-py3-none-any.whl");  // closed by </body>
+    CHECK(page.files[3].filename == "pkg-1.3-py3-none-any.whl"); // closed by </body>
     CHECK_FALSE(page.files[3].is_yanked);
     CHECK(page.files[4].url == "https://index.example/simple/pkg/pkg-1.4-py3-none-any.whl");
 
@@ -382,8 +382,8 @@ TEST_CASE("PEP 503 HTML: link text that differs from the URL's filename", "[inde
     CHECK_THAT(page.warnings[0], Catch::Contains("\"pkg-1.1-py3-none-any.whl\"") &&
                                      Catch::Contains("\"pkg-1.1-cp311-cp311-linux_x86_64.whl\"") &&
                                      Catch::Contains("using the URL's"));
-    CHECK_THAT(page.warnings[1], Catch::Contains("\"download\"") &&
-                                     Catch::Contains("using the link text"));
+    CHECK_THAT(page.warnings[1],
+               Catch::Contains("\"download\"") && Catch::Contains("using the link text"));
     CHECK_THAT(page.warnings[2], Catch::Contains("names no file"));
 }
 
@@ -439,8 +439,8 @@ TEST_CASE("PEP 503 HTML: core metadata attributes (PEP 658 / PEP 714)", "[index]
     CHECK(page.files[4].core_metadata.is_available);
     CHECK_FALSE(page.files[5].core_metadata.is_available);
     REQUIRE(page.warnings.size() == 1);
-    CHECK_THAT(page.warnings[0], Catch::Contains("\"maybe\"") &&
-                                     Catch::Contains("e-1.0-py3-none-any.whl"));
+    CHECK_THAT(page.warnings[0],
+               Catch::Contains("\"maybe\"") && Catch::Contains("e-1.0-py3-none-any.whl"));
 }
 
 TEST_CASE("PEP 503 HTML: malformed pages are errors naming the page and the text", "[index]")
@@ -474,8 +474,9 @@ TEST_CASE("PEP 503 HTML: malformed pages are errors naming the page and the text
 
     // A long <base href> would be repeated in every link's URL: refused past 2048 bytes.
     const std::string long_base = "https://files.example/" + std::string(2048, 'b');
-    CHECK(html("<base href=\"" + long_base.substr(0, 2048) + "\">" + anchor("x.whl"))
-              .files.size() == 1);
+    CHECK(
+        html("<base href=\"" + long_base.substr(0, 2048) + "\">" + anchor("x.whl")).files.size() ==
+        1);
     const pkg::error too_long = html_error("<base href=\"" + long_base + "\">" + anchor("x.whl"));
     CHECK(too_long.code == pkg::errc::invalid_index_page);
     CHECK_THAT(too_long.message, Catch::Contains("<base href> of 2070 bytes") &&
@@ -484,15 +485,15 @@ TEST_CASE("PEP 503 HTML: malformed pages are errors naming the page and the text
     const auto no_scheme = parse_simple_html(anchor("x.whl"), "index.example/simple/pkg/");
     REQUIRE_FALSE(no_scheme.has_value());
     CHECK(no_scheme.error().code == pkg::errc::invalid_index_page);
-    CHECK_THAT(no_scheme.error().message, Catch::Contains("\"x.whl\"") &&
-                                              Catch::Contains("no scheme"));
+    CHECK_THAT(no_scheme.error().message,
+               Catch::Contains("\"x.whl\"") && Catch::Contains("no scheme"));
 }
 
 TEST_CASE("PEP 629 api-version in HTML and JSON", "[index]")
 {
     const auto meta = [](std::string_view version) {
-        return "<meta name=\"pypi:repository-version\" content=\"" + std::string(version) +
-               "\">" + anchor("pkg-1.0-py3-none-any.whl");
+        return "<meta name=\"pypi:repository-version\" content=\"" + std::string(version) + "\">" +
+               anchor("pkg-1.0-py3-none-any.whl");
     };
     const project_page v10 = html(meta("1.0"));
     CHECK(v10.api.minor == 0);
@@ -523,7 +524,8 @@ TEST_CASE("PEP 629 api-version in HTML and JSON", "[index]")
     CHECK(no_meta.api.major == 1);
     CHECK(no_meta.api.minor == 0);
     // The version is checked before files, wherever "meta" sits: a v2 page fails as such.
-    const pkg::error j2 = json_error(R"({"files": [{"a": "new shape"}], "meta": {"api-version": "2.0"}})");
+    const pkg::error j2 =
+        json_error(R"({"files": [{"a": "new shape"}], "meta": {"api-version": "2.0"}})");
     CHECK(j2.code == pkg::errc::unsupported_api_version);
     CHECK_THAT(j2.message, Catch::Contains("\"meta\".\"api-version\""));
 }
@@ -549,8 +551,9 @@ TEST_CASE("PEP 691 JSON: a black-like page with every field", "[index]")
     CHECK_FALSE(first.is_yanked);
 
     const index_file& relative = page.files[2];
-    CHECK(relative.url == "https://index.example/packages/ee/ff/"
-                          "black-24.1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl");
+    CHECK(relative.url ==
+          "https://index.example/packages/ee/ff/"
+          "black-24.1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl");
     CHECK(relative.hashes.size() == 2);
     CHECK(relative.hashes.at("blake2b_256") ==
           "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
@@ -562,7 +565,7 @@ TEST_CASE("PEP 691 JSON: a black-like page with every field", "[index]")
     CHECK_FALSE(page.files[3].upload_time.has_value());
     CHECK(page.files[4].is_yanked);
     CHECK(page.files[4].yank_reason == "Broken \"--preview\" handling, use 24.1.1");
-    CHECK(page.files[5].requires_python.empty());  // null
+    CHECK(page.files[5].requires_python.empty()); // null
     CHECK_FALSE(page.files[5].core_metadata.is_available);
     // Only the old PEP 658 key: still read.
     CHECK(page.files[6].core_metadata.is_available);
@@ -614,15 +617,15 @@ TEST_CASE("PEP 691 JSON: yanked, nulls, unknown keys, odd hashes", "[index]")
     CHECK(page.files[0].yank_reason.empty());
     CHECK_FALSE(page.files[0].upload_time.has_value());
     CHECK(page.files[0].hashes.size() == 1);
-    CHECK(page.files[0].hashes.at("blake2b_256") == "abcdef");  // no known length: kept
+    CHECK(page.files[0].hashes.at("blake2b_256") == "abcdef"); // no known length: kept
     REQUIRE(page.warnings.size() == 2);
     CHECK_THAT(page.warnings[0], Catch::Contains("sha512") && Catch::Contains("\"not hex\""));
     CHECK_THAT(page.warnings[1], Catch::Contains("md5") && Catch::Contains("\"abc\""));
 
     CHECK(page.files[1].url == "https://files.example/p/pkg-1.1-py3-none-any.whl");
-    CHECK(page.files[1].hashes.empty());  // a JSON URL's fragment is not where hashes live
-    CHECK(page.files[1].is_yanked);       // a string, even empty, means yanked
-    CHECK_FALSE(page.files[1].core_metadata.is_available);  // core-metadata wins (PEP 714)
+    CHECK(page.files[1].hashes.empty()); // a JSON URL's fragment is not where hashes live
+    CHECK(page.files[1].is_yanked);      // a string, even empty, means yanked
+    CHECK_FALSE(page.files[1].core_metadata.is_available); // core-metadata wins (PEP 714)
     CHECK(page.files[2].url == "https://index.example/p/pkg-1.2-py3-none-any.whl");
     CHECK_FALSE(page.files[2].is_yanked);
 }

@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include <pkg/engine/errc.hpp>
 
@@ -124,7 +124,7 @@ void check_lists_top_tags(const pkg::error& e, const tag_list& tags)
     CHECK_THAT(e.message, Catch::Contains(std::to_string(tags.tags().size()) + " tags in all"));
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("select: numpy, many platform wheels, the right one per interpreter", "[index]")
 {
@@ -139,7 +139,8 @@ TEST_CASE("select: numpy, many platform wheels, the right one per interpreter", 
     CHECK(glibc.wheel.version == v("1.26.4"));
     CHECK_FALSE(glibc.is_hash_verified_by_index);
     CHECK(glibc.warnings.empty());
-    CHECK(reason_for(glibc, "numpy-1.26.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl") ==
+    CHECK(reason_for(glibc,
+                     "numpy-1.26.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl") ==
           rejection_reason::wrong_version);
     CHECK(reason_for(glibc, "numpy-1.26.4-cp311-cp311-win_amd64.whl") ==
           rejection_reason::incompatible_tags);
@@ -149,10 +150,11 @@ TEST_CASE("select: numpy, many platform wheels, the right one per interpreter", 
     // Every file other than the chosen one that is ineligible is listed; eligible losers are not.
     CHECK(glibc.rejected.size() == page.files.size() - 1);
 
-    const selection musl = chosen(page, "numpy", "1.26.4", interpreter(11, "x86_64", true), options);
+    const selection musl =
+        chosen(page, "numpy", "1.26.4", interpreter(11, "x86_64", true), options);
     CHECK(musl.file.filename == "numpy-1.26.4-cp311-cp311-musllinux_1_1_x86_64.whl");
-    const selection arm = chosen(page, "numpy", "1.26.4", interpreter(12, "aarch64"),
-                                 for_python("3.12.1"));
+    const selection arm =
+        chosen(page, "numpy", "1.26.4", interpreter(12, "aarch64"), for_python("3.12.1"));
     CHECK(arm.file.filename ==
           "numpy-1.26.4-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl");
     CHECK(arm.tag_priority == *arm.wheel.priority(interpreter(12, "aarch64")));
@@ -189,7 +191,8 @@ TEST_CASE("select: no wheel for this interpreter lists every file and the top ta
     CHECK_THAT(e.hint, Catch::Contains("wheels only"));
 
     // A version the page does not have at all.
-    const pkg::error missing = failure(page, "numpy", "2.0.0", interpreter(11), for_python("3.11.1"));
+    const pkg::error missing =
+        failure(page, "numpy", "2.0.0", interpreter(11), for_python("3.11.1"));
     CHECK_THAT(missing.message, Catch::Contains("0 of the page's 60 files are for 2.0.0"));
     CHECK_THAT(missing.message,
                Catch::Contains("versions with wheels on the page: 1.26.4, 1.26.3"));
@@ -259,8 +262,8 @@ TEST_CASE("select: requires-python", "[index]")
     odd.files[0].requires_python = ">=3.8,,=>4!";
     const selection ignored = chosen(odd, "pkg", "1.0", cp311, for_python("3.11.0"));
     REQUIRE(ignored.warnings.size() == 1);
-    CHECK_THAT(ignored.warnings[0], Catch::Contains("invalid Requires-Python") &&
-                                        Catch::Contains("\">=3.8,,=>4!\""));
+    CHECK_THAT(ignored.warnings[0],
+               Catch::Contains("invalid Requires-Python") && Catch::Contains("\">=3.8,,=>4!\""));
 }
 
 TEST_CASE("select: yanked files (PEP 592)", "[index]")

@@ -70,7 +70,7 @@ void check_page(const pkg::index::project_page& page)
     }
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -45,7 +45,7 @@ bool is_lower_hex(std::string_view text)
     return !text.empty();
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

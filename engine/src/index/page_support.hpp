@@ -33,4 +33,4 @@ std::optional<std::string> api_version_warning(const api_version& version,
 /// Builds the error for a malformed page: `where` is the redacted page URL.
 tl::unexpected<error> page_error(std::string_view page_url, std::string message);
 
-}  // namespace pkg::index::detail
+} // namespace pkg::index::detail

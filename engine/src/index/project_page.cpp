@@ -110,7 +110,7 @@ tl::unexpected<error> page_error(std::string_view page_url, std::string message)
     return fail(errc::invalid_index_page, std::move(message), redact_url(page_url));
 }
 
-}  // namespace detail
+} // namespace detail
 
 std::string_view project_page_accept_header() noexcept
 {
@@ -158,4 +158,4 @@ result<project_page> parse_project_page(std::string_view content_type, std::stri
                 "check that the index URL points at a PEP 503 \"simple\" index");
 }
 
-}  // namespace pkg::index
+} // namespace pkg::index

@@ -23,7 +23,7 @@ using hash_map = std::map<std::string, std::string, std::less<>>;
 /// at `<file url>.metadata`, optionally with the hashes of that metadata file.
 struct core_metadata_info {
     bool is_available = false;
-    hash_map hashes;  ///< hashes of the `.metadata` file, when the index gave them
+    hash_map hashes; ///< hashes of the `.metadata` file, when the index gave them
 };
 
 /// One file listed on a project page.
@@ -140,4 +140,4 @@ std::string_view project_page_accept_header() noexcept;
 result<project_page> parse_project_page(std::string_view content_type, std::string_view body,
                                         std::string_view page_url);
 
-}  // namespace pkg::index
+} // namespace pkg::index

@@ -22,8 +22,8 @@ constexpr std::size_t listed_interpreter_tags = 5;
 
 // Source distribution suffixes pip recognises.
 constexpr std::array<std::string_view, 11> sdist_suffixes = {
-    ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma",
-    ".zip",    ".tar",
+    ".tar.gz", ".tgz",    ".tar.bz2",  ".tbz", ".tar.xz", ".txz",
+    ".tlz",    ".tar.lz", ".tar.lzma", ".zip", ".tar",
 };
 
 std::string lowered(std::string_view text)
@@ -151,8 +151,8 @@ struct failure_text {
 };
 
 failure_text describe_failure(const project_page& page, std::string_view name,
-                             const pep440::version& pinned, const wheel::tag_list& tags,
-                             const std::vector<rejected_file>& rejected)
+                              const pep440::version& pinned, const wheel::tag_list& tags,
+                              const std::vector<rejected_file>& rejected)
 {
     const std::string pin = std::string(name) + " " + pinned.to_string();
     std::vector<const rejected_file*> of_pin;
@@ -160,12 +160,11 @@ failure_text describe_failure(const project_page& page, std::string_view name,
     std::set<pep440::version, version_desc> other_wheel_versions;
     std::set<rejection_reason> reasons;
     for (const rejected_file& r : rejected) {
-        const bool is_other =
-            r.reason == rejection_reason::wrong_version ||
-            r.reason == rejection_reason::different_project ||
-            r.reason == rejection_reason::unknown_file_type ||
-            (r.reason == rejection_reason::not_a_wheel &&
-             (!r.version || !version_matches(*r.version, pinned)));
+        const bool is_other = r.reason == rejection_reason::wrong_version ||
+                              r.reason == rejection_reason::different_project ||
+                              r.reason == rejection_reason::unknown_file_type ||
+                              (r.reason == rejection_reason::not_a_wheel &&
+                               (!r.version || !version_matches(*r.version, pinned)));
         (is_other ? others : of_pin).push_back(&r);
         if (!is_other) {
             reasons.insert(r.reason);
@@ -248,20 +247,29 @@ failure_text describe_failure(const project_page& page, std::string_view name,
     return {std::move(message), std::move(hint)};
 }
 
-}  // namespace
+} // namespace
 
 std::string_view to_string(rejection_reason reason) noexcept
 {
     switch (reason) {
-    case rejection_reason::not_a_wheel: return "source distribution; pkg installs wheels only";
-    case rejection_reason::unknown_file_type: return "not a wheel";
-    case rejection_reason::invalid_filename: return "invalid wheel filename";
-    case rejection_reason::different_project: return "different project";
-    case rejection_reason::wrong_version: return "wrong version";
-    case rejection_reason::yanked: return "yanked";
-    case rejection_reason::requires_python: return "requires-python excludes the target Python";
-    case rejection_reason::hash_mismatch: return "hash mismatch";
-    case rejection_reason::incompatible_tags: return "incompatible tags";
+    case rejection_reason::not_a_wheel:
+        return "source distribution; pkg installs wheels only";
+    case rejection_reason::unknown_file_type:
+        return "not a wheel";
+    case rejection_reason::invalid_filename:
+        return "invalid wheel filename";
+    case rejection_reason::different_project:
+        return "different project";
+    case rejection_reason::wrong_version:
+        return "wrong version";
+    case rejection_reason::yanked:
+        return "yanked";
+    case rejection_reason::requires_python:
+        return "requires-python excludes the target Python";
+    case rejection_reason::hash_mismatch:
+        return "hash mismatch";
+    case rejection_reason::incompatible_tags:
+        return "incompatible tags";
     }
     return "rejected";
 }
@@ -276,8 +284,8 @@ result<selection> select_wheel(const project_page& page, std::string_view name,
     std::vector<candidate> eligible;
     std::vector<rejected_file> rejected;
     const auto reject = [&rejected](const index_file& file, rejection_reason reason,
-                                     std::string detail,
-                                     std::optional<pep440::version> version = std::nullopt) {
+                                    std::string detail,
+                                    std::optional<pep440::version> version = std::nullopt) {
         rejected.push_back({file.filename, reason, std::move(detail), std::move(version)});
     };
 
@@ -401,4 +409,4 @@ result<selection> select_wheel(const project_page& page, std::string_view name,
     return out;
 }
 
-}  // namespace pkg::index
+} // namespace pkg::index

@@ -22,8 +22,8 @@ namespace pkg::index {
 
 /// One hash a lockfile pins (`--hash=sha256:…`).
 struct pinned_hash {
-    std::string algorithm;  ///< compared case-insensitively
-    std::string hex;        ///< compared case-insensitively
+    std::string algorithm; ///< compared case-insensitively
+    std::string hex;       ///< compared case-insensitively
 };
 
 struct select_options {
@@ -39,15 +39,15 @@ struct select_options {
 
 /// Why a file on the page was not chosen.
 enum class rejection_reason {
-    not_a_wheel,             ///< a source distribution: pkg installs wheels only
-    unknown_file_type,       ///< neither a wheel nor a recognised sdist (`.exe`, `.egg`, …)
-    invalid_filename,        ///< ends in `.whl` but is not a valid wheel filename
-    different_project,       ///< the filename's project name is not the pinned one
-    wrong_version,           ///< another version than the pin
-    yanked,                  ///< yanked and `allow_yanked` is false
-    requires_python,         ///< Requires-Python excludes the target interpreter
-    hash_mismatch,           ///< the index's hash of the file matches none of the pinned ones
-    incompatible_tags,       ///< no tag of the wheel is supported by the interpreter
+    not_a_wheel,       ///< a source distribution: pkg installs wheels only
+    unknown_file_type, ///< neither a wheel nor a recognised sdist (`.exe`, `.egg`, …)
+    invalid_filename,  ///< ends in `.whl` but is not a valid wheel filename
+    different_project, ///< the filename's project name is not the pinned one
+    wrong_version,     ///< another version than the pin
+    yanked,            ///< yanked and `allow_yanked` is false
+    requires_python,   ///< Requires-Python excludes the target interpreter
+    hash_mismatch,     ///< the index's hash of the file matches none of the pinned ones
+    incompatible_tags, ///< no tag of the wheel is supported by the interpreter
 };
 
 /// The short, stable words for a reason ("wrong version", "incompatible tags", …).
@@ -65,10 +65,10 @@ struct rejected_file {
 
 /// The chosen file.
 struct selection {
-    index_file file;               ///< copied from the page
-    std::size_t file_index = 0;    ///< position in `project_page::files`
-    wheel::wheel_filename wheel;   ///< its parsed filename
-    std::size_t tag_priority = 0;  ///< 0 = the interpreter's most preferred tag
+    index_file file;              ///< copied from the page
+    std::size_t file_index = 0;   ///< position in `project_page::files`
+    wheel::wheel_filename wheel;  ///< its parsed filename
+    std::size_t tag_priority = 0; ///< 0 = the interpreter's most preferred tag
     /// True when the index stated a hash for the file in a pinned algorithm and it matched;
     /// false when the index gave none to compare (the download is still checked).
     bool is_hash_verified_by_index = false;
@@ -107,4 +107,4 @@ result<selection> select_wheel(const project_page& page, std::string_view normal
                                const pep440::version& pinned, const wheel::tag_list& tags,
                                const select_options& options);
 
-}  // namespace pkg::index
+} // namespace pkg::index

@@ -32,9 +32,15 @@ bool is_space(char c) noexcept
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alpha(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string lowered(std::string_view text)
 {
@@ -107,20 +113,25 @@ std::size_t decode_reference(std::string_view text, std::size_t i, std::string& 
                 break;
             }
             // Saturate: anything past U+10FFFF is replaced anyway.
-            value = value > 0x10ffff ? value : value * (is_hex ? 16 : 10) + static_cast<unsigned>(digit);
+            value = value > 0x10ffff ? value
+                                     : value * (is_hex ? 16 : 10) + static_cast<unsigned>(digit);
             ++j;
         }
         if (j == digits_start) {
             return 0;
         }
         if (j < text.size() && text[j] == ';') {
-            ++j;  // optional, as in HTML
+            ++j; // optional, as in HTML
         }
         append_utf8(out, value);
         return j - i;
     }
     static constexpr std::array<std::pair<std::string_view, char>, 5> named = {{
-        {"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''},
+        {"amp;", '&'},
+        {"lt;", '<'},
+        {"gt;", '>'},
+        {"quot;", '"'},
+        {"apos;", '\''},
     }};
     const std::string_view rest = text.substr(j);
     for (const auto& [name, value] : named) {
@@ -135,7 +146,7 @@ std::size_t decode_reference(std::string_view text, std::size_t i, std::string& 
 std::string decode_entities(std::string_view text)
 {
     if (text.find('&') == std::string_view::npos) {
-        return std::string(text);  // the common case: nothing to decode
+        return std::string(text); // the common case: nothing to decode
     }
     std::string out;
     out.reserve(text.size());
@@ -158,7 +169,7 @@ struct attribute {
 };
 
 struct start_tag {
-    std::string name;  // lower case
+    std::string name; // lower case
     std::vector<attribute> attributes;
 
     // HTML keeps the first of duplicate attributes.
@@ -174,7 +185,7 @@ struct start_tag {
 };
 
 struct raw_anchor {
-    std::size_t offset = 0;  // of the '<', for messages
+    std::size_t offset = 0; // of the '<', for messages
     start_tag tag;
     std::string text;
 };
@@ -187,7 +198,8 @@ struct scan_result {
 
 class html_scanner {
 public:
-    html_scanner(std::string_view body, std::string_view page_url) : body_(body), page_url_(page_url)
+    html_scanner(std::string_view body, std::string_view page_url)
+        : body_(body), page_url_(page_url)
     {
     }
 
@@ -243,7 +255,7 @@ public:
                     return fail(std::move(tag).error());
                 }
                 if (tag->name == "a") {
-                    close_anchor();  // an <a> inside an <a> closes the first, as in HTML
+                    close_anchor(); // an <a> inside an <a> closes the first, as in HTML
                     open_anchor = raw_anchor{lt, std::move(*tag), {}};
                 } else if (tag->name == "base") {
                     if (const std::string* href = tag->find("href"); href && !out.base_href) {
@@ -285,10 +297,9 @@ private:
 
     tl::unexpected<error> unterminated(std::string_view what, std::size_t at) const
     {
-        return detail::page_error(page_url_, "unterminated " + std::string(what) + " at byte " +
-                                                 std::to_string(at) + " (" +
-                                                 quote_for_message(excerpt(at)) +
-                                                 "); the page looks cut off");
+        return detail::page_error(
+            page_url_, "unterminated " + std::string(what) + " at byte " + std::to_string(at) +
+                           " (" + quote_for_message(excerpt(at)) + "); the page looks cut off");
     }
 
     std::string read_tag_name()
@@ -413,8 +424,7 @@ hash_map fragment_hashes(std::string_view fragment, std::string_view filename,
 }
 
 core_metadata_info metadata_attribute(std::string_view raw, std::string_view filename,
-                                      std::string_view page_url,
-                                      std::vector<std::string>& warnings)
+                                      std::string_view page_url, std::vector<std::string>& warnings)
 {
     core_metadata_info out;
     const std::string value = lowered(trimmed(raw));
@@ -426,7 +436,8 @@ core_metadata_info metadata_attribute(std::string_view raw, std::string_view fil
         return out;
     }
     const std::size_t eq = value.find('=');
-    const auto hex = eq == std::string::npos ? std::nullopt : detail::lower_hex(value.substr(eq + 1));
+    const auto hex =
+        eq == std::string::npos ? std::nullopt : detail::lower_hex(value.substr(eq + 1));
     if (!hex || eq == 0) {
         warnings.push_back(redact_url(page_url) + ": the core metadata attribute " +
                            quote_for_message(raw) + " of " + quote_for_message(filename) +
@@ -438,7 +449,7 @@ core_metadata_info metadata_attribute(std::string_view raw, std::string_view fil
     return out;
 }
 
-}  // namespace
+} // namespace
 
 result<project_page> parse_simple_html(std::string_view body, std::string_view page_url)
 {
@@ -464,19 +475,18 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
 
     std::string base = std::string(page_url);
     if (scanned->base_href && scanned->base_href->size() > max_base_href_bytes) {
-        return detail::page_error(page_url, "the <base href> of " +
-                                                std::to_string(scanned->base_href->size()) +
-                                                " bytes (" + quote_for_message(*scanned->base_href) +
-                                                ") is longer than the " +
-                                                std::to_string(max_base_href_bytes) +
-                                                " bytes pkg accepts");
+        return detail::page_error(
+            page_url, "the <base href> of " + std::to_string(scanned->base_href->size()) +
+                          " bytes (" + quote_for_message(*scanned->base_href) +
+                          ") is longer than the " + std::to_string(max_base_href_bytes) +
+                          " bytes pkg accepts");
     }
     if (scanned->base_href) {
         auto resolved = resolve_url(page_url, *scanned->base_href);
         if (!resolved) {
-            return detail::page_error(page_url, "cannot resolve <base href=" +
-                                                    quote_for_message(*scanned->base_href) +
-                                                    ">: " + resolved.error().message);
+            return detail::page_error(
+                page_url, "cannot resolve <base href=" + quote_for_message(*scanned->base_href) +
+                              ">: " + resolved.error().message);
         }
         base = std::string(without_fragment(*resolved));
     }
@@ -493,10 +503,9 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
         }
         auto resolved = resolve_url(base, *href);
         if (!resolved) {
-            return detail::page_error(page_url, "cannot resolve the link " +
-                                                    quote_for_message(*href) + " of " +
-                                                    quote_for_message(text) + ": " +
-                                                    resolved.error().message);
+            return detail::page_error(
+                page_url, "cannot resolve the link " + quote_for_message(*href) + " of " +
+                              quote_for_message(text) + ": " + resolved.error().message);
         }
         index_file file;
         file.url = std::string(without_fragment(*resolved));
@@ -548,4 +557,4 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
     return page;
 }
 
-}  // namespace pkg::index
+} // namespace pkg::index

@@ -4,14 +4,14 @@
 // rewind, everything else. Every simdjson call is checked through its error code: no
 // exceptions leave this file.
 
-#include <simdjson.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <simdjson.h>
 
 #include <pkg/engine/errc.hpp>
 
@@ -29,12 +29,18 @@ using wheel::quote_for_message;
 std::string_view type_name(od::json_type type) noexcept
 {
     switch (type) {
-    case od::json_type::array: return "an array";
-    case od::json_type::object: return "an object";
-    case od::json_type::number: return "a number";
-    case od::json_type::string: return "a string";
-    case od::json_type::boolean: return "a boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+        return "an array";
+    case od::json_type::object:
+        return "an object";
+    case od::json_type::number:
+        return "a number";
+    case od::json_type::string:
+        return "a string";
+    case od::json_type::boolean:
+        return "a boolean";
+    case od::json_type::null:
+        return "null";
     }
     return "an unknown value";
 }
@@ -66,9 +72,8 @@ public:
 
         od::object root;
         if (const auto code = doc.get_object().get(root)) {
-            return code == simdjson::INCORRECT_TYPE
-                       ? malformed("the page is not a JSON object")
-                       : not_json(code, "the page");
+            return code == simdjson::INCORRECT_TYPE ? malformed("the page is not a JSON object")
+                                                    : not_json(code, "the page");
         }
         od::value meta;
         if (const auto code = root.find_field_unordered("meta").get(meta)) {
@@ -475,10 +480,9 @@ private:
         }
         auto resolved = resolve_url(page_url_, *raw_url);
         if (!resolved) {
-            return detail::page_error(page_url_, "cannot resolve the URL " +
-                                                     quote_for_message(*raw_url) + " of " +
-                                                     quote_for_message(file.filename) + ": " +
-                                                     resolved.error().message);
+            return detail::page_error(
+                page_url_, "cannot resolve the URL " + quote_for_message(*raw_url) + " of " +
+                               quote_for_message(file.filename) + ": " + resolved.error().message);
         }
         file.url = std::string(without_fragment(*resolved));
         return file;
@@ -488,7 +492,7 @@ private:
     project_page page_;
 };
 
-}  // namespace
+} // namespace
 
 result<project_page> parse_simple_json(std::string_view body, std::string_view page_url)
 {
@@ -496,4 +500,4 @@ result<project_page> parse_simple_json(std::string_view body, std::string_view p
     return parser.parse(body);
 }
 
-}  // namespace pkg::index
+} // namespace pkg::index

@@ -7,8 +7,14 @@
 namespace pkg::index {
 namespace {
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
 
 int hex_value(char c) noexcept
 {
@@ -24,7 +30,10 @@ int hex_value(char c) noexcept
     return -1;
 }
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // What a browser does to an href before parsing it: tab/CR/LF vanish everywhere, and C0
 // controls and spaces at either end are trimmed.
@@ -117,8 +126,10 @@ bool needs_escape(unsigned char c) noexcept
     case '`':
     case '{':
     case '|':
-    case '}': return true;
-    default: return false;
+    case '}':
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -140,7 +151,7 @@ void append_escaped(std::string& out, std::string_view text)
     out.append(text.substr(run));
 }
 
-}  // namespace
+} // namespace
 
 url_reference split_url(std::string_view text) noexcept
 {
@@ -148,9 +159,8 @@ url_reference split_url(std::string_view text) noexcept
     // scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" before any of "/?#".
     if (!text.empty() && is_alpha(text.front())) {
         std::size_t i = 1;
-        while (i < text.size() &&
-               (is_alpha(text[i]) || is_digit(text[i]) || text[i] == '+' || text[i] == '-' ||
-                text[i] == '.')) {
+        while (i < text.size() && (is_alpha(text[i]) || is_digit(text[i]) || text[i] == '+' ||
+                                   text[i] == '-' || text[i] == '.')) {
             ++i;
         }
         if (i < text.size() && text[i] == ':') {
@@ -299,4 +309,4 @@ std::string redact_url(std::string_view url)
     return std::string(url.substr(0, begin)) + redacted + std::string(url.substr(begin + at));
 }
 
-}  // namespace pkg::index
+} // namespace pkg::index

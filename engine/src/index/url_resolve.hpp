@@ -18,11 +18,11 @@ namespace pkg::index {
 /// split. An absent component differs from an empty one: `file:///x` has an empty authority,
 /// `mailto:x` none; `a?` has an empty query, `a` none.
 struct url_reference {
-    std::optional<std::string_view> scheme;     ///< without the `:`
-    std::optional<std::string_view> authority;  ///< without the leading `//`
+    std::optional<std::string_view> scheme;    ///< without the `:`
+    std::optional<std::string_view> authority; ///< without the leading `//`
     std::string_view path;
-    std::optional<std::string_view> query;     ///< without the `?`
-    std::optional<std::string_view> fragment;  ///< without the `#`
+    std::optional<std::string_view> query;    ///< without the `?`
+    std::optional<std::string_view> fragment; ///< without the `#`
 };
 
 /// Splits `text` into its components. Never fails: every string is some reference (a scheme is
@@ -58,4 +58,4 @@ std::string percent_decode(std::string_view text);
 /// messages and logs; a userinfo without `:` (a token) is replaced whole. Other URLs unchanged.
 std::string redact_url(std::string_view url);
 
-}  // namespace pkg::index
+} // namespace pkg::index
