@@ -25,6 +25,10 @@ public:
         case errc::invalid_zip: return "invalid zip archive";
         case errc::unsafe_zip_path: return "unsafe path in zip archive";
         case errc::zip_limit_exceeded: return "zip archive exceeds a limit";
+        case errc::invalid_url: return "invalid URL";
+        case errc::invalid_index_page: return "invalid package index page";
+        case errc::unsupported_api_version: return "unsupported package index API version";
+        case errc::no_compatible_wheel: return "no compatible wheel";
         }
         return "unknown pkg error";
     }

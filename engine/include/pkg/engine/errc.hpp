@@ -18,9 +18,15 @@ enum class errc {
     invalid_requirements_file,   ///< A requirements file line could not be understood.
     requirements_include_cycle,  ///< `-r`/`-c` includes form a cycle.
     unsupported,                 ///< Valid input that pkg does not support (yet); message says what.
+    // Zip archives (engine/src/zip).
     invalid_zip,         ///< A zip archive is malformed, inconsistent, or uses a feature pkg refuses.
     unsafe_zip_path,     ///< A zip entry name could escape the target or is not a portable path.
     zip_limit_exceeded,  ///< A zip archive exceeds a configured limit (size, entries, ratio).
+    // Package index (engine/src/index): project pages and wheel selection.
+    invalid_url,                 ///< A URL (or a link relative to one) that cannot be resolved.
+    invalid_index_page,          ///< A PEP 503/691 project page that cannot be parsed.
+    unsupported_api_version,     ///< A project page of a simple API major version other than 1.
+    no_compatible_wheel,         ///< No file on the page is an installable wheel for the pin.
 };
 
 /// The category of `pkg::errc` (name "pkg").
