@@ -22,6 +22,10 @@ public:
         case errc::invalid_requirements_file: return "invalid requirements file";
         case errc::requirements_include_cycle: return "requirements files include each other";
         case errc::unsupported: return "not supported";
+        case errc::cache_locked: return "cache is locked by another process";
+        case errc::corrupt_cache_entry: return "corrupt cache entry";
+        case errc::not_a_cache: return "not a pkg cache directory";
+        case errc::no_cache_directory: return "no cache directory";
         }
         return "unknown pkg error";
     }

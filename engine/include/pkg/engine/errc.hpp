@@ -18,6 +18,10 @@ enum class errc {
     invalid_requirements_file,   ///< A requirements file line could not be understood.
     requirements_include_cycle,  ///< `-r`/`-c` includes form a cycle.
     unsupported,                 ///< Valid input that pkg does not support (yet); message says what.
+    cache_locked,         ///< The cache lock stayed busy past the timeout; message names the holder.
+    corrupt_cache_entry,  ///< A cache file (archive manifest, pointer) is malformed; treated as a miss.
+    not_a_cache,          ///< Refused to clean or prune a directory that is not a pkg cache.
+    no_cache_directory,   ///< No cache directory could be determined (no PKG_CACHE_DIR, XDG, HOME).
 };
 
 /// The category of `pkg::errc` (name "pkg").
