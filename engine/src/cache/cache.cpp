@@ -363,7 +363,19 @@ result<io::file_lock> cache::lock(io::lock_kind kind, std::chrono::milliseconds 
                                   const lock_wait_callback& on_wait) const
 {
     const auto path = lock_path();
-    auto held = io::file_lock::lock_for(path, kind, timeout, description, on_wait);
+    // Trying first ourselves (rather than leaving it to lock_for) guarantees that a busy lock
+    // is reported to `on_wait` even with a zero timeout, so the user learns who holds it.
+    auto attempt = io::file_lock::try_lock(path, kind, description);
+    if (!attempt) {
+        return tl::unexpected(attempt.error());
+    }
+    if (*attempt) {
+        return std::move(**attempt);
+    }
+    if (on_wait) {
+        on_wait(io::read_lock_owner(path));
+    }
+    auto held = io::file_lock::lock_for(path, kind, timeout, description);
     if (held) {
         return held;
     }
@@ -378,8 +390,8 @@ result<io::file_lock> cache::lock(io::lock_kind kind, std::chrono::milliseconds 
         }
     }
     return fail(errc::cache_locked,
-                fmt::format("cache {} is still locked after {} s, {}", root_.string(),
-                            std::chrono::duration_cast<std::chrono::seconds>(timeout).count(), holder),
+                fmt::format("cache {} is still locked after {:g} s, {}", root_.string(),
+                            static_cast<double>(timeout.count()) / 1000.0, holder),
                 path.native(),
                 kind == io::lock_kind::exclusive
                     ? "wait for it to finish, set PKG_LOCK_TIMEOUT (seconds) to wait longer, or pass "
