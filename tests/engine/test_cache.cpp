@@ -731,6 +731,13 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
     stdfs::create_directories(c.root() / "archive-v0" / "abc");
     write_text(c.root() / "archive-v0" / "abc" / "f", "old");
     write_text(c.root() / "stray", "?");
+    // Leftovers of removals that died between their rename and their delete.
+    const std::string aside = ".six.removing.4711.0123456789abcdef";
+    stdfs::create_directories(c.root() / "wheels-v1" / key / aside);
+    write_text(c.root() / "wheels-v1" / key / aside / "x", "x");
+    stdfs::create_directories(c.root() / "simple-v1" / key);
+    write_text(c.root() / "simple-v1" / key / ".six.json.removing.4711.0123456789abcdef", "{}");
+    write_text(c.root() / "simple-v1" / key / "six.json", "{}");
 
     auto report = pkg::cache::prune(c);
     REQUIRE(report);
@@ -741,6 +748,8 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
         "wheels-v1/" + key + "/gone/gone-1.0-py3-none-any.whl",
         "archive-v1/" + orphan,
         "archive-v1/junk",
+        "wheels-v1/" + key + "/" + aside,
+        "simple-v1/" + key + "/.six.json.removing.4711.0123456789abcdef",
     };
     CHECK(removed_paths(*report) == expected);
     std::uint64_t sum = 0;
@@ -756,8 +765,11 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
         if (e.path.starts_with("tmp/")) {
             CHECK(e.kind == pkg::cache_entry_kind::staging);
         }
-        if (e.path.starts_with("wheels-v1/")) {
+        if (e.path.ends_with(".whl")) {
             CHECK(e.kind == pkg::cache_entry_kind::pointer);
+        }
+        if (e.path.find(".removing.") != std::string::npos) {
+            CHECK(e.kind == pkg::cache_entry_kind::other);
         }
     }
     CHECK(report->freed_bytes == sum);
@@ -766,6 +778,7 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
 
     CHECK(c.lookup_wheel(index, "kept", "kept-1.0-py3-none-any.whl"));
     CHECK(path_exists(c.root() / "wheels-v1" / key / "kept" / "kept-1.0.http"));
+    CHECK(path_exists(c.root() / "simple-v1" / key / "six.json"));
     CHECK_FALSE(path_exists(c.root() / "wheels-v1" / key / "gone"));  // Emptied directory removed.
     CHECK(path_exists(fresh_staging));
     CHECK(path_exists(future_staging));  // A future mtime is not old.

@@ -285,6 +285,13 @@ bool is_known_top_level(std::string_view name)
     return name == ".lock.owner" || name == ".gitignore";
 }
 
+// `.<name>.removing.<pid>.<random>`: a tree rename_aside_then_remove renamed but did not finish
+// deleting (the process died).
+bool is_removal_leftover(std::string_view name)
+{
+    return name.starts_with('.') && name.find(".removing.") != std::string_view::npos;
+}
+
 // `archive-v0`, `simple-v24`: looks like a bucket of another format version.
 bool looks_like_bucket(std::string_view name)
 {
@@ -330,6 +337,33 @@ result<cache_removal_report> prune(const cache& c, const prune_options& options)
         if (mtime < cutoff) {
             if (auto ok = removing.remove(tmp / name, cache_entry_kind::staging); !ok) {
                 return tl::unexpected(ok.error());
+            }
+        }
+    }
+
+    // Leftovers of removals interrupted between their rename and their delete
+    // (`.<name>.removing.<pid>.<random>`, see rename_aside_then_remove) inside the keyed buckets.
+    for (auto bucket_name : {wheels_bucket, simple_bucket}) {
+        const auto bucket = c.bucket(bucket_name);
+        auto keys = list_names(bucket);
+        if (!keys) {
+            return tl::unexpected(keys.error());
+        }
+        std::vector<stdfs::path> parents = {bucket};
+        for (const auto& key : *keys) {
+            parents.push_back(bucket / key);
+        }
+        for (const auto& parent : parents) {
+            auto entries = list_names(parent);
+            if (!entries) {
+                return tl::unexpected(entries.error());
+            }
+            for (const auto& name : *entries) {
+                if (is_removal_leftover(name)) {
+                    if (auto ok = removing.remove(parent / name, cache_entry_kind::other); !ok) {
+                        return tl::unexpected(ok.error());
+                    }
+                }
             }
         }
     }

@@ -32,7 +32,8 @@ struct prune_options {
 };
 
 /// Removes, in this order: top-level entries that are not pkg's (old bucket versions, leftovers
-/// of interrupted removals), abandoned staging trees, pointers that dangle or do not have the
+/// of interrupted removals), abandoned staging trees, leftovers of interrupted removals inside
+/// wheels-v1 and simple-v1 (`.*.removing.*`), pointers that dangle or do not have the
 /// form pkg writes, empty pointer directories (not reported), and archives no pointer
 /// references (plus non-archive entries in archive-v1). Non-symlink files next to pointers are
 /// kept (future HTTP metadata).
