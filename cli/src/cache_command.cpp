@@ -33,9 +33,8 @@ void tell_waiting(const std::optional<cache_lock_holder>& holder)
         fmt::print(stderr, "pkg: waiting for the cache lock held by pid {}{}...\n", holder->pid,
                    holder->description.empty() ? std::string{} : " (" + holder->description + ")");
     } else {
-        fmt::print(stderr,
-                   "pkg: waiting for running pkg processes to release the cache lock "
-                   "(PKG_LOCK_TIMEOUT seconds, default 300; --force skips the lock)...\n");
+        fmt::print(stderr, "pkg: waiting for running pkg processes to release the cache lock "
+                           "(PKG_LOCK_TIMEOUT seconds, default 300; --force skips the lock)...\n");
     }
     std::fflush(stderr);
 }
@@ -80,7 +79,10 @@ cache_command::cache_command(CLI::App& app, const std::string& cache_dir) : cach
     }
 }
 
-bool cache_command::is_selected() const { return cache_->parsed(); }
+bool cache_command::is_selected() const
+{
+    return cache_->parsed();
+}
 
 int cache_command::run() const
 {

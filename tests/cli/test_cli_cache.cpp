@@ -72,7 +72,10 @@ void write_text(const stdfs::path& p, const std::string& text)
     REQUIRE(out);
 }
 
-std::string id_of(const std::string& seed) { return pkg::cache::sha256_hex("wheel " + seed); }
+std::string id_of(const std::string& seed)
+{
+    return pkg::cache::sha256_hex("wheel " + seed);
+}
 
 // Publishes a one-file archive of project `name` 1.0 and returns its id.
 std::string publish(const pkg::cache::cache& c, const std::string& name)
@@ -180,8 +183,8 @@ TEST_CASE("cli cache dir: --cache-dir, PKG_CACHE_DIR, HOME", "[cli]")
     CHECK(r.exit_code == 0);
     CHECK(r.out == root + "\n");
 
-    r = run_process({"/usr/bin/env", "-u", "PKG_CACHE_DIR", "-u", "XDG_CACHE_HOME", "HOME=/home/someone",
-                     pkg_exe, "cache", "dir"});
+    r = run_process({"/usr/bin/env", "-u", "PKG_CACHE_DIR", "-u", "XDG_CACHE_HOME",
+                     "HOME=/home/someone", pkg_exe, "cache", "dir"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "/home/someone/.cache/pkg\n");
 
@@ -303,8 +306,8 @@ TEST_CASE("cli cache prune: waits for the lock, names the holder, --force skips 
                  dir.path / "holder.log");
     REQUIRE(wait_for_file(ready));
 
-    auto r = run_process({"/usr/bin/env", "PKG_LOCK_TIMEOUT=0", pkg_exe, "--cache-dir", root.string(),
-                          "cache", "prune"});
+    auto r = run_process({"/usr/bin/env", "PKG_LOCK_TIMEOUT=0", pkg_exe, "--cache-dir",
+                          root.string(), "cache", "prune"});
     CHECK(r.exit_code == 1);
     const std::string who = "pid " + std::to_string(holder.pid) + " (pkg install -r lock.txt)";
     CHECK(r.err.find("waiting for the cache lock held by " + who) != std::string::npos);

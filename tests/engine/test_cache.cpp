@@ -62,7 +62,8 @@ struct scratch_dir {
         for (auto it = stdfs::recursive_directory_iterator(path, ec);
              !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
             if (it->is_directory(ec) && !it->is_symlink(ec)) {
-                stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add, ec);
+                stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add,
+                                   ec);
             }
         }
         stdfs::remove_all(path, ec);
@@ -95,8 +96,10 @@ void write_text(const stdfs::path& p, const std::string& text)
 
 void set_mtime(const stdfs::path& p, std::chrono::system_clock::time_point when)
 {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
-    const timespec times[2] = {{ns / 1000000000, ns % 1000000000}, {ns / 1000000000, ns % 1000000000}};
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
+    const timespec times[2] = {{ns / 1000000000, ns % 1000000000},
+                               {ns / 1000000000, ns % 1000000000}};
     REQUIRE(::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
 }
 
@@ -115,7 +118,10 @@ pkg::cache::getenv_function env_of(std::map<std::string, std::string> vars)
 // A valid RECORD-style hash (sha256 of the empty string, urlsafe base64, no padding).
 const std::string empty_hash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
 
-std::string wheel_id(const std::string& seed) { return pkg::cache::sha256_hex("wheel " + seed); }
+std::string wheel_id(const std::string& seed)
+{
+    return pkg::cache::sha256_hex("wheel " + seed);
+}
 
 archive_manifest six_manifest(const std::string& sha256)
 {
@@ -259,7 +265,8 @@ TEST_CASE("cache root: --cache-dir, then PKG_CACHE_DIR, then absolute XDG_CACHE_
     REQUIRE(r);
     CHECK(*r == "/xdg/pkg");  // Empty values count as unset.
 
-    r = resolve_root(std::nullopt, env_of({{"XDG_CACHE_HOME", "relative/xdg"}, {"HOME", "/home/u"}}));
+    r = resolve_root(std::nullopt,
+                     env_of({{"XDG_CACHE_HOME", "relative/xdg"}, {"HOME", "/home/u"}}));
     REQUIRE(r);
     CHECK(*r == "/home/u/.cache/pkg");  // XDG: relative paths are invalid and ignored.
 
@@ -291,9 +298,12 @@ TEST_CASE("cache lock timeout: PKG_LOCK_TIMEOUT in whole seconds, 300 s by defau
 {
     using pkg::cache::lock_timeout_from_env;
     CHECK(lock_timeout_from_env(env_of({})).value() == std::chrono::seconds(300));
-    CHECK(lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", ""}})).value() == std::chrono::seconds(300));
-    CHECK(lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", "7"}})).value() == std::chrono::seconds(7));
-    CHECK(lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", "0"}})).value() == std::chrono::seconds(0));
+    CHECK(lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", ""}})).value() ==
+          std::chrono::seconds(300));
+    CHECK(lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", "7"}})).value() ==
+          std::chrono::seconds(7));
+    CHECK(lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", "0"}})).value() ==
+          std::chrono::seconds(0));
     for (const char* bad : {"-1", "1.5", "ten", "12345678901", " 5"}) {
         INFO(bad);
         auto r = lock_timeout_from_env(env_of({{"PKG_LOCK_TIMEOUT", bad}}));
@@ -314,7 +324,8 @@ TEST_CASE("cache open: base files and buckets, idempotent, existing files untouc
         CHECK(c.root() == root);
         CHECK_FALSE(c.is_temporary());
     }
-    CHECK(read_text(root / "CACHEDIR.TAG").rfind("Signature: 8a477f597d28d172789f06886806bc55\n", 0) == 0);
+    CHECK(read_text(root / "CACHEDIR.TAG")
+              .rfind("Signature: 8a477f597d28d172789f06886806bc55\n", 0) == 0);
     CHECK(pkg::cache::has_cachedir_tag(root));
     CHECK(read_text(root / ".gitignore") == "*\n");
     CHECK(stdfs::is_regular_file(root / ".lock"));
@@ -422,7 +433,7 @@ TEST_CASE("cache archives: two publishers of one id both succeed, one tree remai
     REQUIRE(p2);
     CHECK(*p1 == *p2);
     CHECK(read_text(*p1 / "marker") == "first");  // The winner's tree, never a mix.
-    CHECK_FALSE(path_exists(*second));                 // The loser's staging tree is gone.
+    CHECK_FALSE(path_exists(*second));            // The loser's staging tree is gone.
     CHECK(stdfs::is_empty(c.root() / "tmp"));
     std::size_t archives = 0;
     for ([[maybe_unused]] const auto& e : stdfs::directory_iterator(c.root() / "archive-v1")) {
@@ -466,7 +477,8 @@ TEST_CASE("cache manifest: round trip through text and file", "[cache]")
     auto text = pkg::cache::format_manifest(m);
     REQUIRE(text);
     CHECK(text->rfind("pkg-archive 1\nwheel six-1.16.0-py2.py3-none-any.whl\nname six\n", 0) == 0);
-    CHECK(text->find("\nx 7 " + empty_hash + " six-1.16.0.data/scripts/run me\n") != std::string::npos);
+    CHECK(text->find("\nx 7 " + empty_hash + " six-1.16.0.data/scripts/run me\n") !=
+          std::string::npos);
     CHECK(text->find("\n- 0 - six-1.16.0.dist-info/RECORD\n") != std::string::npos);
     CHECK(text->ends_with("\nend\n"));
     auto parsed = pkg::cache::parse_manifest(*text);
@@ -525,7 +537,8 @@ TEST_CASE("cache manifest: the parser rejects every malformed variant", "[cache]
         {"huge count", replace("files 3", "files 18446744073709551615")},
         {"exec flag", replace("- 5 ", "y 5 ")},
         {"bad hash", replace("- 5 " + empty_hash, "- 5 sha256=" + empty_hash)},
-        {"non-canonical hash", replace("- 5 " + empty_hash, "- 5 " + empty_hash.substr(0, 42) + "V")},
+        {"non-canonical hash",
+         replace("- 5 " + empty_hash, "- 5 " + empty_hash.substr(0, 42) + "V")},
         {"dotdot path", replace(" six.py\n", " ../six.py\n")},
         {"absolute path", replace(" six.py\n", " /six.py\n")},
         {"empty component", replace(" six.py\n", " a//six.py\n")},
@@ -605,7 +618,8 @@ TEST_CASE("cache index key: one key per index however it is spelled", "[cache]")
 {
     using pkg::cache::canonical_index_url;
     using pkg::cache::index_key;
-    CHECK(canonical_index_url("HTTPS://User:p@ss@PyPI.org:443/simple/#frag") == "https://pypi.org/simple");
+    CHECK(canonical_index_url("HTTPS://User:p@ss@PyPI.org:443/simple/#frag") ==
+          "https://pypi.org/simple");
     CHECK(canonical_index_url("http://h:80/a/b///") == "http://h/a/b");
     CHECK(canonical_index_url("http://h:8080/a") == "http://h:8080/a");
     CHECK(canonical_index_url("https://h/Path/?q=1") == "https://h/Path?q=1");
@@ -717,7 +731,8 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
     REQUIRE(c.link_wheel(index, "kept", "kept-1.0-py3-none-any.whl", kept));
     REQUIRE(c.link_wheel(index, "gone", "gone-1.0-py3-none-any.whl", gone));
     stdfs::remove_all(c.archive_path(gone));  // Its pointer now dangles.
-    write_text(c.root() / "wheels-v1" / key / "kept" / "kept-1.0.http", "metadata");  // Not a pointer.
+    write_text(c.root() / "wheels-v1" / key / "kept" / "kept-1.0.http",
+               "metadata");  // Not a pointer.
     stdfs::create_directory(c.root() / "archive-v1" / "junk");
 
     const auto now = std::chrono::system_clock::now();
@@ -821,12 +836,14 @@ TEST_CASE("cache clean: everything except the lock and the tag", "[gc]")
         auto c = open_cache(root);
         const auto id = wheel_id("six");
         publish(c, six_manifest(id));
-        REQUIRE(c.link_wheel("https://pypi.org/simple", "six", "six-1.16.0-py2.py3-none-any.whl", id));
+        REQUIRE(
+            c.link_wheel("https://pypi.org/simple", "six", "six-1.16.0-py2.py3-none-any.whl", id));
         write_text(root / "stray", "?");
         auto report = pkg::cache::clean(c, {});
         REQUIRE(report);
-        CHECK(removed_paths(*report) == std::set<std::string>{"archive-v1", "interpreter-v1", "simple-v1",
-                                                              "stray", "tmp", "wheels-v1"});
+        CHECK(removed_paths(*report) == std::set<std::string>{"archive-v1", "interpreter-v1",
+                                                              "simple-v1", "stray", "tmp",
+                                                              "wheels-v1"});
         CHECK(report->freed_bytes > 0);
     }
     std::set<std::string> left;
@@ -977,9 +994,9 @@ TEST_CASE("cache lock: exclusive waits for a shared holder in another process", 
     auto c = open_cache(dir.path / "cache");
     const auto ready = dir.path / "ready";
     const auto release = dir.path / "release";
-    auto holder = spawn({worker, "lock-hold", c.lock_path().string(), "shared", ready.string(),
-                         release.string()},
-                        dir.path / "holder.log");
+    auto holder = spawn(
+        {worker, "lock-hold", c.lock_path().string(), "shared", ready.string(), release.string()},
+        dir.path / "holder.log");
     REQUIRE(wait_for_file(ready));
 
     // Busy and no time to wait: an error naming the cache and who holds it.
@@ -1020,10 +1037,12 @@ TEST_CASE("cache lock: exclusive waits for a shared holder in another process", 
     CHECK(wait_exit(holder) == 0);
 
     // While we hold it exclusively, another process cannot take it shared.
-    auto probe = spawn({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try.log");
+    auto probe =
+        spawn({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try.log");
     CHECK(wait_exit(probe) == 3);
     REQUIRE((*waited)->release());
-    auto probe2 = spawn({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try2.log");
+    auto probe2 =
+        spawn({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try2.log");
     CHECK(wait_exit(probe2) == 0);
 }
 
@@ -1039,8 +1058,9 @@ TEST_CASE("cache lock: waiters learn the exclusive holder's pid and description"
     REQUIRE(wait_for_file(ready));
 
     std::optional<pkg::io::lock_owner> seen;
-    auto shared = c.lock_shared(std::chrono::milliseconds(0),
-                                [&](const std::optional<pkg::io::lock_owner>& owner) { seen = owner; });
+    auto shared =
+        c.lock_shared(std::chrono::milliseconds(0),
+                      [&](const std::optional<pkg::io::lock_owner>& owner) { seen = owner; });
     REQUIRE_FALSE(shared);
     CHECK(shared.error().code == pkg::errc::cache_locked);
     REQUIRE(seen);
@@ -1054,9 +1074,8 @@ TEST_CASE("cache lock: waiters learn the exclusive holder's pid and description"
     options.cache_dir = c.root().string();
     options.lock_timeout = std::chrono::milliseconds(0);
     std::optional<pkg::cache_lock_holder> api_seen;
-    auto pruned = pkg::cache_prune(options, false, [&](const std::optional<pkg::cache_lock_holder>& h) {
-        api_seen = h;
-    });
+    auto pruned = pkg::cache_prune(
+        options, false, [&](const std::optional<pkg::cache_lock_holder>& h) { api_seen = h; });
     REQUIRE_FALSE(pruned);
     CHECK(pruned.error().code == pkg::errc::cache_locked);
     REQUIRE(api_seen);

@@ -39,11 +39,12 @@ result<std::optional<cache::cache>> open_for_removal(const stdfs::path& root)
         std::error_code ec;
         const bool is_empty = stdfs::is_empty(root, ec);
         if (ec || !is_empty) {
-            return fail(errc::not_a_cache,
-                        "refusing to remove anything: the directory is not empty and has no "
-                        "pkg CACHEDIR.TAG",
-                        root.native(),
-                        "check --cache-dir / PKG_CACHE_DIR; pkg only cleans directories it created");
+            return fail(
+                errc::not_a_cache,
+                "refusing to remove anything: the directory is not empty and has no "
+                "pkg CACHEDIR.TAG",
+                root.native(),
+                "check --cache-dir / PKG_CACHE_DIR; pkg only cleans directories it created");
         }
     }
     auto opened = cache::cache::open(root);
@@ -109,12 +110,18 @@ result<locked_cache> lock_for_removal(const cache_options& options, bool force,
 const char* to_string(cache_entry_kind kind) noexcept
 {
     switch (kind) {
-    case cache_entry_kind::archive: return "archive";
-    case cache_entry_kind::pointer: return "pointer";
-    case cache_entry_kind::staging: return "staging";
-    case cache_entry_kind::index_response: return "index response";
-    case cache_entry_kind::bucket: return "bucket";
-    case cache_entry_kind::other: return "other";
+    case cache_entry_kind::archive:
+        return "archive";
+    case cache_entry_kind::pointer:
+        return "pointer";
+    case cache_entry_kind::staging:
+        return "staging";
+    case cache_entry_kind::index_response:
+        return "index response";
+    case cache_entry_kind::bucket:
+        return "bucket";
+    case cache_entry_kind::other:
+        return "other";
     }
     return "other";
 }
@@ -144,9 +151,8 @@ result<cache_removal_report> cache_clean(const cache_options& options,
     // Names first: a typo must not wait for a lock only to fail afterwards.
     for (const auto& name : names) {
         if (!pep508::is_valid_name(name)) {
-            return fail(errc::invalid_name,
-                        fmt::format("'{}' is not a valid project name", name), {},
-                        "project names use letters, digits, '.', '-' and '_'");
+            return fail(errc::invalid_name, fmt::format("'{}' is not a valid project name", name),
+                        {}, "project names use letters, digits, '.', '-' and '_'");
         }
     }
     auto locked = lock_for_removal(options, force, "pkg cache clean", on_wait);

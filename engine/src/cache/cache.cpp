@@ -76,11 +76,13 @@ result<void> create_base_files(const stdfs::path& root)
         // O_CREAT without O_EXCL: concurrent openers all succeed on the one file.
         const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
         if (fd < 0) {
-            return tl::unexpected(system_error(errno, "creating the cache lock file", lock.native()));
+            return tl::unexpected(
+                system_error(errno, "creating the cache lock file", lock.native()));
         }
         ::close(fd);
     }
-    for (auto bucket : {archive_bucket, wheels_bucket, simple_bucket, interpreter_bucket, tmp_bucket}) {
+    for (auto bucket :
+         {archive_bucket, wheels_bucket, simple_bucket, interpreter_bucket, tmp_bucket}) {
         if (auto ok = ensure_directory(root / bucket); !ok) {
             return ok;
         }
@@ -150,8 +152,8 @@ result<std::chrono::milliseconds> lock_timeout_from_env(const getenv_function& g
     if (!text || text->empty()) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(default_lock_timeout);
     }
-    const bool is_digits = text->size() <= 10 &&
-                           text->find_first_not_of("0123456789") == std::string::npos;
+    const bool is_digits =
+        text->size() <= 10 && text->find_first_not_of("0123456789") == std::string::npos;
     if (!is_digits) {
         return fail(std::make_error_code(std::errc::invalid_argument),
                     fmt::format("PKG_LOCK_TIMEOUT '{}' is not a whole number of seconds", *text),
@@ -253,7 +255,8 @@ bool cache::has_archive(std::string_view sha256) const
     return ::lstat(archive_path(sha256).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-result<stdfs::path> cache::publish_archive(const stdfs::path& staging, std::string_view sha256) const
+result<stdfs::path> cache::publish_archive(const stdfs::path& staging,
+                                           std::string_view sha256) const
 {
     if (!is_sha256_hex(sha256)) {
         return fail(std::make_error_code(std::errc::invalid_argument),
@@ -311,7 +314,8 @@ result<void> cache::link_wheel(std::string_view index_url, std::string_view name
     return io::replace_symlink(dir / filename, target);
 }
 
-std::optional<archive_entry> cache::load_archive(const stdfs::path& dir, std::string_view sha256) const
+std::optional<archive_entry> cache::load_archive(const stdfs::path& dir,
+                                                 std::string_view sha256) const
 {
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -334,8 +338,8 @@ std::optional<archive_entry> cache::lookup_wheel(std::string_view index_url, std
         filename.find('/') != std::string_view::npos || filename == "." || filename == "..") {
         return std::nullopt;
     }
-    const auto link = bucket(wheels_bucket) / index_key(index_url) / pep508::normalize_name(name) /
-                      filename;
+    const auto link =
+        bucket(wheels_bucket) / index_key(index_url) / pep508::normalize_name(name) / filename;
     auto text = io::read_pointer(link);
     if (!text || !*text) {
         return std::nullopt;
@@ -389,14 +393,15 @@ result<io::file_lock> cache::lock(io::lock_kind kind, std::chrono::milliseconds 
             holder += " (" + owner->description + ")";
         }
     }
-    return fail(errc::cache_locked,
-                fmt::format("cache {} is still locked after {:g} s, {}", root_.string(),
-                            static_cast<double>(timeout.count()) / 1000.0, holder),
-                path.native(),
-                kind == io::lock_kind::exclusive
-                    ? "wait for it to finish, set PKG_LOCK_TIMEOUT (seconds) to wait longer, or pass "
-                      "--force if no pkg process really uses the cache"
-                    : "wait for `pkg cache clean/prune` to finish, or set PKG_LOCK_TIMEOUT (seconds)");
+    return fail(
+        errc::cache_locked,
+        fmt::format("cache {} is still locked after {:g} s, {}", root_.string(),
+                    static_cast<double>(timeout.count()) / 1000.0, holder),
+        path.native(),
+        kind == io::lock_kind::exclusive
+            ? "wait for it to finish, set PKG_LOCK_TIMEOUT (seconds) to wait longer, or pass "
+              "--force if no pkg process really uses the cache"
+            : "wait for `pkg cache clean/prune` to finish, or set PKG_LOCK_TIMEOUT (seconds)");
 }
 
 result<io::file_lock> cache::lock_shared(std::chrono::milliseconds timeout,

@@ -56,7 +56,8 @@ inline constexpr std::string_view tmp_bucket = "tmp";
 inline constexpr std::string_view lock_file_name = ".lock";
 inline constexpr std::string_view cachedir_tag_name = "CACHEDIR.TAG";
 /// The first line of CACHEDIR.TAG as the cachedir spec requires (bford.info/cachedir).
-inline constexpr std::string_view cachedir_signature = "Signature: 8a477f597d28d172789f06886806bc55";
+inline constexpr std::string_view cachedir_signature =
+    "Signature: 8a477f597d28d172789f06886806bc55";
 
 /// Environment lookup; returns nullopt for unset variables.
 using getenv_function = std::function<std::optional<std::string>(std::string_view)>;
@@ -66,13 +67,14 @@ using getenv_function = std::function<std::optional<std::string>(std::string_vie
 
 /// The cache root (see `pkg::cache_dir` for the order); made absolute, not created.
 /// Errors: `errc::no_cache_directory`.
-[[nodiscard]] result<std::filesystem::path> resolve_root(const std::optional<std::string>& explicit_dir,
-                                                         const getenv_function& getenv);
+[[nodiscard]] result<std::filesystem::path>
+resolve_root(const std::optional<std::string>& explicit_dir, const getenv_function& getenv);
 
 /// `PKG_LOCK_TIMEOUT` (whole seconds, 0 = do not wait) or 300 s when unset or empty.
 /// Errors: `std::errc::invalid_argument` citing the text when it is not a non-negative integer
 /// of at most 10 digits.
-[[nodiscard]] result<std::chrono::milliseconds> lock_timeout_from_env(const getenv_function& getenv);
+[[nodiscard]] result<std::chrono::milliseconds>
+lock_timeout_from_env(const getenv_function& getenv);
 
 /// True if `root/CACHEDIR.TAG` starts with the cachedir signature.
 [[nodiscard]] bool has_cachedir_tag(const std::filesystem::path& root);
@@ -111,9 +113,13 @@ public:
     /// Removes the root of a temporary cache (errors ignored: nothing to report them to).
     ~cache();
 
+    /// The absolute cache root.
     [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
+    /// True for a `--no-cache` cache that this object removes when destroyed.
     [[nodiscard]] bool is_temporary() const noexcept { return is_temporary_; }
+    /// `<root>/<name>`, e.g. `bucket(archive_bucket)`.
     [[nodiscard]] std::filesystem::path bucket(std::string_view name) const { return root_ / name; }
+    /// `<root>/.lock`, the cache lock file.
     [[nodiscard]] std::filesystem::path lock_path() const { return root_ / lock_file_name; }
 
     /// A new, empty, uniquely named directory in `tmp/` for building an archive tree.
@@ -127,8 +133,8 @@ public:
     /// Errors: `std::errc::invalid_argument` if `sha256` is not 64 lower-case hex digits;
     /// `errc::corrupt_cache_entry` if the staging manifest is missing, malformed or names
     /// another sha256 (publishing it would break lookups); `publish_directory` errors.
-    [[nodiscard]] result<std::filesystem::path> publish_archive(const std::filesystem::path& staging,
-                                                                std::string_view sha256) const;
+    [[nodiscard]] result<std::filesystem::path>
+    publish_archive(const std::filesystem::path& staging, std::string_view sha256) const;
 
     /// `archive-v1/<sha256>` (whether or not it exists). `sha256` is used as given.
     [[nodiscard]] std::filesystem::path archive_path(std::string_view sha256) const;
@@ -169,9 +175,9 @@ public:
     /// waits up to `timeout`. `description` goes into the owner sidecar for other waiters.
     /// `force` skips locking and returns nullopt (the caller accepts racing installs).
     /// Errors: as `lock_shared`.
-    [[nodiscard]] result<std::optional<io::file_lock>> lock_exclusive(
-        std::chrono::milliseconds timeout, bool force, std::string_view description,
-        const lock_wait_callback& on_wait = {}) const;
+    [[nodiscard]] result<std::optional<io::file_lock>>
+    lock_exclusive(std::chrono::milliseconds timeout, bool force, std::string_view description,
+                   const lock_wait_callback& on_wait = {}) const;
 
 private:
     cache(std::filesystem::path root, bool is_temporary) noexcept

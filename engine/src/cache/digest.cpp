@@ -11,7 +11,8 @@ std::string sha256_hex(std::string_view bytes)
 {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
+    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) !=
+        1) {
         // Only an OpenSSL without SHA-256 (a broken installation) gets here: not an input problem.
         throw std::runtime_error("OpenSSL EVP_Digest(sha256) failed");
     }

@@ -54,7 +54,8 @@ public:
 private:
     void count(const struct stat& st)
     {
-        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && !seen_.emplace(st.st_dev, st.st_ino).second) {
+        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 &&
+            !seen_.emplace(st.st_dev, st.st_ino).second) {
             return;
         }
         totals_.allocated_bytes += static_cast<std::uint64_t>(st.st_blocks) * 512;
@@ -100,11 +101,12 @@ private:
             }
             count(st);
             if (S_ISDIR(st.st_mode)) {
-                const int child =
-                    ::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                const int child = ::openat(::dirfd(dir), entry->d_name,
+                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (child < 0) {
                     if (errno != ENOENT) {
-                        outcome = tl::unexpected(system_error(errno, "opening", (path / name).native()));
+                        outcome =
+                            tl::unexpected(system_error(errno, "opening", (path / name).native()));
                     }
                     continue;
                 }
@@ -312,7 +314,8 @@ result<cache_removal_report> prune(const cache& c, const prune_options& options)
     }
     for (const auto& name : *top) {
         if (!is_known_top_level(name)) {
-            auto kind = looks_like_bucket(name) ? cache_entry_kind::bucket : cache_entry_kind::other;
+            auto kind =
+                looks_like_bucket(name) ? cache_entry_kind::bucket : cache_entry_kind::other;
             if (auto ok = removing.remove(c.root() / name, kind); !ok) {
                 return tl::unexpected(ok.error());
             }
@@ -332,7 +335,8 @@ result<cache_removal_report> prune(const cache& c, const prune_options& options)
         }
         const auto mtime = std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+                std::chrono::seconds(st.st_mtim.tv_sec) +
+                std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
         // Strictly older than the cutoff; a future mtime is never older.
         if (mtime < cutoff) {
             if (auto ok = removing.remove(tmp / name, cache_entry_kind::staging); !ok) {
@@ -413,8 +417,9 @@ result<cache_removal_report> clean(const cache& c, std::span<const std::string> 
                 name == ".gitignore") {
                 continue;
             }
-            auto kind = is_known_top_level(name) || looks_like_bucket(name) ? cache_entry_kind::bucket
-                                                                             : cache_entry_kind::other;
+            auto kind = is_known_top_level(name) || looks_like_bucket(name)
+                            ? cache_entry_kind::bucket
+                            : cache_entry_kind::other;
             if (auto ok = removing.remove(c.root() / name, kind); !ok) {
                 return tl::unexpected(ok.error());
             }
@@ -442,8 +447,9 @@ result<cache_removal_report> clean(const cache& c, std::span<const std::string> 
         }
     }
 
-    for (const auto& [bucket, kind] : {std::pair{wheels_bucket, cache_entry_kind::pointer},
-                                       std::pair{simple_bucket, cache_entry_kind::index_response}}) {
+    for (const auto& [bucket, kind] :
+         {std::pair{wheels_bucket, cache_entry_kind::pointer},
+          std::pair{simple_bucket, cache_entry_kind::index_response}}) {
         const auto dir = c.bucket(bucket);
         auto keys = list_names(dir);
         if (!keys) {

@@ -46,7 +46,8 @@ struct prune_options {
 /// project (PEP 503-normalized): `wheels-v1/*/<name>/`, `simple-v1/*/<name>.*`, then the
 /// archives those pointers referenced that no remaining pointer references.
 /// Errors: `errc::invalid_name` citing a bad name (nothing removed); as `prune`.
-[[nodiscard]] result<cache_removal_report> clean(const cache& c, std::span<const std::string> names);
+[[nodiscard]] result<cache_removal_report> clean(const cache& c,
+                                                 std::span<const std::string> names);
 
 /// Size of the tree at `root` (zero if missing); see `cache_size_report` for what is counted.
 /// Errors: `pkg::system_error` naming an entry that cannot be listed (EACCES); entries that

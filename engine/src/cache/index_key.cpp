@@ -46,7 +46,8 @@ std::string canonical_index_url(std::string_view url)
         authority = authority.substr(at + 1);
     }
     std::string host = lower(authority);
-    if ((scheme == "https" && host.ends_with(":443")) || (scheme == "http" && host.ends_with(":80"))) {
+    if ((scheme == "https" && host.ends_with(":443")) ||
+        (scheme == "http" && host.ends_with(":80"))) {
         host.erase(host.rfind(':'));
     }
     std::string_view path = path_and_query;

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -122,8 +122,8 @@ std::string path_problem(std::string_view path)
     std::size_t start = 0;
     while (start <= path.size()) {
         const auto slash = path.find('/', start);
-        const auto part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                                              : slash - start);
+        const auto part = path.substr(
+            start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
         if (part.empty()) {
             return "empty path component";
         }
@@ -329,9 +329,9 @@ result<std::string> format_manifest(const archive_manifest& m)
     out += fmt::format("wheel-size {}\nunpacked-size {}\nfiles {}\n", m.wheel_size_bytes,
                        m.unpacked_size_bytes, m.files.size());
     for (const auto& f : m.files) {
-        out += fmt::format("{} {} {} {}\n", f.is_executable ? 'x' : '-', f.size_bytes,
-                           f.hash.empty() ? std::string_view("-") : std::string_view(f.hash),
-                           f.path);
+        out +=
+            fmt::format("{} {} {} {}\n", f.is_executable ? 'x' : '-', f.size_bytes,
+                        f.hash.empty() ? std::string_view("-") : std::string_view(f.hash), f.path);
     }
     out += "end\n";
     return out;
@@ -345,13 +345,13 @@ result<archive_manifest> parse_manifest(std::string_view text, std::string_view 
         return tl::unexpected(header.error());
     }
     if (*header != header_line) {
-        return reader.error_at("expected '" + std::string(header_line) + "' (format version 1), found " +
-                               cite(*header));
+        return reader.error_at("expected '" + std::string(header_line) +
+                               "' (format version 1), found " + cite(*header));
     }
     archive_manifest m;
     const std::pair<std::string_view, std::string*> text_fields[] = {
-        {"wheel", &m.wheel_filename}, {"name", &m.name},     {"version", &m.version},
-        {"tags", &m.tags},            {"sha256", &m.sha256},
+        {"wheel", &m.wheel_filename}, {"name", &m.name}, {"version", &m.version}, {"tags", &m.tags},
+        {"sha256", &m.sha256},
     };
     for (const auto& [key, target] : text_fields) {
         auto value = reader.field(key);
@@ -377,8 +377,8 @@ result<archive_manifest> parse_manifest(std::string_view text, std::string_view 
     // Every file line has at least 8 bytes ("- 0 - a\n"): a count the rest cannot hold is
     // corrupt, and checking first keeps a forged count from reserving gigabytes.
     if (*count > reader.rest().size() / 8) {
-        return reader.error_at(fmt::format("files {} is more than the rest of the file can hold",
-                                           *count));
+        return reader.error_at(
+            fmt::format("files {} is more than the rest of the file can hold", *count));
     }
     m.files.reserve(static_cast<std::size_t>(*count));
     for (std::uint64_t i = 0; i < *count; ++i) {
@@ -446,8 +446,9 @@ result<archive_manifest> read_manifest(const std::filesystem::path& archive_dir)
         text.append(buffer, static_cast<std::size_t>(n));
         if (text.size() > max_manifest_bytes) {
             ::close(fd);
-            return corrupt(fmt::format("archive manifest is larger than {} bytes", max_manifest_bytes),
-                           path.string());
+            return corrupt(
+                fmt::format("archive manifest is larger than {} bytes", max_manifest_bytes),
+                path.string());
         }
     }
     ::close(fd);

@@ -14,7 +14,7 @@
 ///     tags py2.py3-none-any               the filename's compressed tag triple, lower case
 ///     sha256 <64 lower-case hex>          of the .whl file; equals the archive id
 ///     wheel-size 11053                    bytes of the .whl file
-///     unpacked-size 34549                 sum of the file sizes below
+///     unpacked-size 34669                 sum of the file sizes below
 ///     files 2                             number of file lines that follow
 ///     - 34549 <hash> six.py               one line per regular file of the tree:
 ///     x 120 - bin/tool                       'x' executable or '-', size in bytes, the
@@ -58,11 +58,11 @@ struct manifest_file {
 
 /// What an archive tree holds; see the file comment for the on-disk form.
 struct archive_manifest {
-    std::string wheel_filename;   ///< `six-1.16.0-py2.py3-none-any.whl`
-    std::string name;             ///< PEP 503 normalized project name
-    std::string version;          ///< the filename's version text
-    std::string tags;             ///< the filename's compressed tags, `py2.py3-none-any`
-    std::string sha256;           ///< lower-case hex digest of the wheel file = archive id
+    std::string wheel_filename;  ///< `six-1.16.0-py2.py3-none-any.whl`
+    std::string name;            ///< PEP 503 normalized project name
+    std::string version;         ///< the filename's version text
+    std::string tags;            ///< the filename's compressed tags, `py2.py3-none-any`
+    std::string sha256;          ///< lower-case hex digest of the wheel file = archive id
     std::uint64_t wheel_size_bytes = 0;
     std::uint64_t unpacked_size_bytes = 0;  ///< sum of `files[i].size_bytes`
     std::vector<manifest_file> files;

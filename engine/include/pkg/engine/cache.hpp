@@ -98,6 +98,7 @@ struct cache_size_report {
 /// a snapshot while installs may be adding entries.
 /// Errors: as `cache_dir`; stat/readdir errors naming the path (entries vanishing meanwhile
 /// are skipped, not errors).
+/// Thread-safety: safe to call concurrently with anything (it only reads).
 [[nodiscard]] result<cache_size_report> cache_size(const cache_options& options);
 
 /// Removes everything in the cache except its lock file when `names` is empty; otherwise the
@@ -119,7 +120,7 @@ struct cache_size_report {
 /// staging trees in `tmp/` whose mtime is more than an hour old (a future mtime counts as
 /// fresh: clocks move backwards too), and top-level entries pkg does not know (old bucket
 /// versions such as `archive-v0`, leftovers of interrupted removals).
-/// Errors and locking: as `cache_clean` (without the name errors).
+/// Errors, locking and thread-safety: as `cache_clean` (without the name errors).
 [[nodiscard]] result<cache_removal_report> cache_prune(const cache_options& options, bool force,
                                                        const cache_wait_callback& on_wait = {});
 
