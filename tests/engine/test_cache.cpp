@@ -746,6 +746,10 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
     stdfs::create_directories(c.root() / "archive-v0" / "abc");
     write_text(c.root() / "archive-v0" / "abc" / "f", "old");
     write_text(c.root() / "stray", "?");
+    // A symlink out of the cache is removed itself, never followed.
+    stdfs::create_directories(dir.path / "outside");
+    write_text(dir.path / "outside" / "precious", "keep");
+    stdfs::create_directory_symlink(dir.path / "outside", c.root() / "link-out");
     // Leftovers of removals that died between their rename and their delete.
     const std::string aside = ".six.removing.4711.0123456789abcdef";
     stdfs::create_directories(c.root() / "wheels-v1" / key / aside);
@@ -758,6 +762,7 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
     REQUIRE(report);
     const std::set<std::string> expected = {
         "archive-v0",
+        "link-out",
         "stray",
         "tmp/" + old_staging.filename().string(),
         "wheels-v1/" + key + "/gone/gone-1.0-py3-none-any.whl",
@@ -794,6 +799,7 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
     CHECK(c.lookup_wheel(index, "kept", "kept-1.0-py3-none-any.whl"));
     CHECK(path_exists(c.root() / "wheels-v1" / key / "kept" / "kept-1.0.http"));
     CHECK(path_exists(c.root() / "simple-v1" / key / "six.json"));
+    CHECK(read_text(dir.path / "outside" / "precious") == "keep");
     CHECK_FALSE(path_exists(c.root() / "wheels-v1" / key / "gone"));  // Emptied directory removed.
     CHECK(path_exists(fresh_staging));
     CHECK(path_exists(future_staging));  // A future mtime is not old.
@@ -1116,4 +1122,17 @@ TEST_CASE("cache temporary: created beside the target, removed on destruction", 
     REQUIRE_FALSE(missing);
     CHECK(missing.error().code == std::errc::no_such_file_or_directory);
     CHECK(missing.error().to_string().find((dir.path / "absent").string()) != std::string::npos);
+}
+
+TEST_CASE("cache manifest: the fuzzer's seeds are what they claim", "[cache]")
+{
+    const stdfs::path corpus = stdfs::path(PKG_TEST_SOURCE_DIR) / "fuzz" / "corpus" / "cache_manifest";
+    for (const char* valid : {"six", "empty_build_tag"}) {
+        INFO(valid);
+        const auto text = read_text(corpus / valid);
+        auto parsed = pkg::cache::parse_manifest(text);
+        REQUIRE(parsed);
+        CHECK(pkg::cache::format_manifest(*parsed).value() == text);
+    }
+    CHECK_FALSE(pkg::cache::parse_manifest(read_text(corpus / "truncated")));
 }
