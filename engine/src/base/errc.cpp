@@ -29,6 +29,10 @@ public:
         case errc::invalid_index_page: return "invalid package index page";
         case errc::unsupported_api_version: return "unsupported package index API version";
         case errc::no_compatible_wheel: return "no compatible wheel";
+        case errc::cache_locked: return "cache is locked by another process";
+        case errc::corrupt_cache_entry: return "corrupt cache entry";
+        case errc::not_a_cache: return "not a pkg cache directory";
+        case errc::no_cache_directory: return "no cache directory";
         }
         return "unknown pkg error";
     }

@@ -27,6 +27,11 @@ enum class errc {
     invalid_index_page,          ///< A PEP 503/691 project page that cannot be parsed.
     unsupported_api_version,     ///< A project page of a simple API major version other than 1.
     no_compatible_wheel,         ///< No file on the page is an installable wheel for the pin.
+    // Cache (engine/src/cache).
+    cache_locked,         ///< The cache lock stayed busy past the timeout; message names the holder.
+    corrupt_cache_entry,  ///< A cache file (archive manifest, pointer) is malformed; treated as a miss.
+    not_a_cache,          ///< Refused to clean or prune a directory that is not a pkg cache.
+    no_cache_directory,   ///< No cache directory could be determined (no PKG_CACHE_DIR, XDG, HOME).
 };
 
 /// The category of `pkg::errc` (name "pkg").
