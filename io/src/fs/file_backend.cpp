@@ -1,0 +1,146 @@
+#include "fs/file_backend.hpp"
+
+#include "fs/thread_backend.hpp"
+#include "fs/uring_backend.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+namespace pkg::io {
+
+std::string_view to_string(backend_kind kind) noexcept
+{
+    return kind == backend_kind::uring ? "uring" : "threads";
+}
+
+result<backend_choice> parse_backend_choice(std::string_view text)
+{
+    if (text.empty()) {
+        return backend_choice::automatic;
+    }
+    if (text == "uring" || text == "io_uring") {
+        return backend_choice::uring;
+    }
+    if (text == "threads" || text == "thread" || text == "pool") {
+        return backend_choice::threads;
+    }
+    return fail(std::make_error_code(std::errc::invalid_argument),
+                "unknown file backend '" + std::string(text) + "'", "PKG_IO_BACKEND",
+                "use 'uring' or 'threads', or unset it to let pkg choose");
+}
+
+// mkdir -p through the backend's own operations: walk up until a mkdir succeeds or meets an
+// existing directory, then create the missing components top-down. EEXIST on the way down means
+// a concurrent caller made it, which is fine when it is a directory.
+task<result<void>> file_backend::async_create_directories(std::filesystem::path path,
+                                                          std::uint32_t mode)
+{
+    path = path.lexically_normal();
+    if (!path.has_filename() && path.has_parent_path()) {
+        path = path.parent_path();  // "a/b/" → "a/b"
+    }
+    std::vector<std::filesystem::path> missing;
+    std::filesystem::path current = path;
+    for (;;) {
+        auto made = co_await async_create_directory(current, mode);
+        if (made) {
+            break;
+        }
+        if (made.error().code == std::errc::file_exists) {
+            auto st = co_await async_stat(current, follow_symlinks::yes);
+            if (st && st->type == file_type::directory) {
+                break;
+            }
+            co_return fail(system_error(ENOTDIR, "mkdir -p (exists and is not a directory)",
+                                        current.native()));
+        }
+        if (made.error().code != std::errc::no_such_file_or_directory) {
+            co_return made;
+        }
+        auto parent = current.parent_path();
+        if (parent.empty() || parent == current) {
+            co_return made;
+        }
+        missing.push_back(std::move(current));
+        current = std::move(parent);
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        auto made = co_await async_create_directory(*it, mode);
+        if (!made && made.error().code == std::errc::file_exists) {
+            auto st = co_await async_stat(*it, follow_symlinks::yes);
+            if (st && st->type == file_type::directory) {
+                continue;
+            }
+            co_return fail(system_error(ENOTDIR, "mkdir -p (exists and is not a directory)",
+                                        it->native()));
+        }
+        if (!made) {
+            co_return made;
+        }
+    }
+    co_return result<void>{};
+}
+
+namespace {
+
+// The measured default per workload (perf/micro/bench_fs_backends.cpp, perf/results/fs-backends.md;
+// this machine: 2 vCPUs, kernel 6.18, ext4 without journal).
+// TODO(bench): filled in from the measurements.
+backend_kind measured_default(workload kind)
+{
+    (void)kind;
+    return backend_kind::threads;
+}
+
+}  // namespace
+
+result<std::unique_ptr<file_backend>> make_file_backend(asio::any_io_executor executor,
+                                                        file_backend_options options)
+{
+    const auto log = [&options](std::string_view line) {
+        if (options.log) {
+            options.log(line);
+        }
+    };
+    backend_choice choice = options.backend;
+    std::string reason = "chosen by the caller";
+    if (choice == backend_choice::automatic) {
+        if (const char* env = std::getenv("PKG_IO_BACKEND"); env != nullptr && *env != '\0') {
+            auto parsed = parse_backend_choice(env);
+            if (!parsed) {
+                return fail(std::move(parsed.error()));
+            }
+            choice = *parsed;
+            reason = std::string("forced by PKG_IO_BACKEND=") + env;
+        }
+    }
+    const bool is_forced = choice != backend_choice::automatic;
+    if (!is_forced) {
+        const auto best = measured_default(options.expected_workload);
+        choice = best == backend_kind::uring ? backend_choice::uring : backend_choice::threads;
+        reason = std::string("measured default for ") +
+                 (options.expected_workload == workload::small_files ? "small files" : "large files");
+    }
+    if (choice == backend_choice::uring) {
+        auto ring = uring_backend::create(executor, options.max_in_flight,
+                                          options.simulated_uring_errno);
+        if (ring) {
+            log("file backend: uring (" + reason + ")");
+            return std::unique_ptr<file_backend>(std::move(*ring));
+        }
+        if (is_forced) {
+            auto e = std::move(ring.error());
+            e.message = "io_uring file backend unavailable: " + e.message;
+            e.hint = reason + "; unset PKG_IO_BACKEND or use 'threads'";
+            return fail(std::move(e));
+        }
+        log("file backend: threads (io_uring unavailable: " + ring.error().to_string() + ")");
+        return std::unique_ptr<file_backend>(std::make_unique<thread_backend>(options.thread_count));
+    }
+    log("file backend: threads (" + reason + ")");
+    return std::unique_ptr<file_backend>(std::make_unique<thread_backend>(options.thread_count));
+}
+
+}  // namespace pkg::io
