@@ -116,14 +116,14 @@ result<std::unique_ptr<file_backend>> make_file_backend(asio::any_io_executor ex
             reason = std::string("forced by PKG_IO_BACKEND=") + env;
         }
     }
-    const bool is_forced = choice != backend_choice::automatic;
-    if (!is_forced) {
+    if (choice == backend_choice::automatic) {
         const auto best = measured_default(options.expected_workload);
-        choice = best == backend_kind::uring ? backend_choice::uring : backend_choice::threads;
+        choice = best == backend_kind::uring ? backend_choice::prefer_uring : backend_choice::threads;
         reason = std::string("measured default for ") +
                  (options.expected_workload == workload::small_files ? "small files" : "large files");
     }
-    if (choice == backend_choice::uring) {
+    const bool is_forced = choice == backend_choice::uring;
+    if (choice == backend_choice::uring || choice == backend_choice::prefer_uring) {
         auto ring = uring_backend::create(executor, options.max_in_flight,
                                           options.simulated_uring_errno);
         if (ring) {

@@ -148,8 +148,9 @@ enum class backend_choice : std::uint8_t {
     /// The measured default for the workload (see `file_backend.cpp`), else the other one.
     /// The environment variable PKG_IO_BACKEND=uring|threads, when set, forces one instead.
     automatic,
-    uring,    ///< io_uring; an error if it cannot be set up here
-    threads,  ///< the thread pool
+    uring,         ///< io_uring; an error if it cannot be set up here
+    threads,       ///< the thread pool
+    prefer_uring,  ///< io_uring if it can be set up here, else the thread pool (logged)
 };
 
 /// What most of the backend's work will be; the measured best backend differs per workload.

@@ -240,14 +240,14 @@ thread_backend::~thread_backend()
 task<result<void>> thread_backend::async_create_directory(std::filesystem::path path,
                                                           std::uint32_t mode)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [path = std::move(path), mode] { return mkdir_blocking(path, mode); });
 }
 
 task<result<void>> thread_backend::async_create_directories(std::filesystem::path path,
                                                             std::uint32_t mode)
 {
-    co_return co_await impl_->async_run([path = std::move(path), mode] {
+    return impl_->async_run([path = std::move(path), mode] {
         auto normal = path.lexically_normal();
         if (!normal.has_filename() && normal.has_parent_path()) {
             normal = normal.parent_path();  // "a/b/" → "a/b"
@@ -260,7 +260,7 @@ task<result<void>> thread_backend::async_write_file(std::filesystem::path path,
                                                     std::vector<std::span<const std::byte>> buffers,
                                                     write_options options)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [path = std::move(path), buffers = std::move(buffers), options] {
             return write_file_blocking(path, buffers, options);
         });
@@ -269,7 +269,7 @@ task<result<void>> thread_backend::async_write_file(std::filesystem::path path,
 task<result<void>> thread_backend::async_hardlink(std::filesystem::path target,
                                                   std::filesystem::path link)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [target = std::move(target), link = std::move(link)]() -> result<void> {
             if (::linkat(AT_FDCWD, target.c_str(), AT_FDCWD, link.c_str(), 0) != 0) {
                 return fail_errno(errno, "hardlink of '" + target.native() + "' as this", link);
@@ -281,7 +281,7 @@ task<result<void>> thread_backend::async_hardlink(std::filesystem::path target,
 task<result<void>> thread_backend::async_rename(std::filesystem::path from, std::filesystem::path to,
                                                 rename_mode mode)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [from = std::move(from), to = std::move(to), mode]() -> result<void> {
             const unsigned flags = mode == rename_mode::no_replace ? RENAME_NOREPLACE : 0;
             if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags) != 0) {
@@ -294,7 +294,7 @@ task<result<void>> thread_backend::async_rename(std::filesystem::path from, std:
 task<result<void>> thread_backend::async_symlink(std::filesystem::path target,
                                                  std::filesystem::path link)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [target = std::move(target), link = std::move(link)]() -> result<void> {
             if (::symlinkat(target.c_str(), AT_FDCWD, link.c_str()) != 0) {
                 return fail_errno(errno, "symlink to '" + target.native() + "'", link);
@@ -305,7 +305,7 @@ task<result<void>> thread_backend::async_symlink(std::filesystem::path target,
 
 task<result<void>> thread_backend::async_unlink(std::filesystem::path path)
 {
-    co_return co_await impl_->async_run([path = std::move(path)]() -> result<void> {
+    return impl_->async_run([path = std::move(path)]() -> result<void> {
         if (::unlinkat(AT_FDCWD, path.c_str(), 0) != 0) {
             return fail_errno(errno, "unlink", path);
         }
@@ -315,7 +315,7 @@ task<result<void>> thread_backend::async_unlink(std::filesystem::path path)
 
 task<result<void>> thread_backend::async_remove_directory(std::filesystem::path path)
 {
-    co_return co_await impl_->async_run([path = std::move(path)]() -> result<void> {
+    return impl_->async_run([path = std::move(path)]() -> result<void> {
         if (::unlinkat(AT_FDCWD, path.c_str(), AT_REMOVEDIR) != 0) {
             return fail_errno(errno, "rmdir", path);
         }
@@ -325,14 +325,14 @@ task<result<void>> thread_backend::async_remove_directory(std::filesystem::path 
 
 task<result<file_stat>> thread_backend::async_stat(std::filesystem::path path, follow_symlinks follow)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [path = std::move(path), follow] { return stat_blocking(path, follow); });
 }
 
 task<result<std::string>> thread_backend::async_read_file(std::filesystem::path path,
                                                           std::uint64_t max_bytes)
 {
-    co_return co_await impl_->async_run(
+    return impl_->async_run(
         [path = std::move(path), max_bytes] { return read_file_blocking(path, max_bytes); });
 }
 

@@ -826,7 +826,7 @@ auto async_start(std::shared_ptr<uring_backend::impl> state, std::shared_ptr<Op>
     -> task<typename Op::value_type>
 {
     using value = typename Op::value_type;
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(value)>(
+    return asio::async_initiate<const asio::use_awaitable_t<>, void(value)>(
         [](auto handler, std::shared_ptr<uring_backend::impl> ring_state, std::shared_ptr<Op> started) {
             auto slot = asio::get_associated_cancellation_slot(handler);
             auto executor = asio::get_associated_executor(handler);
@@ -937,7 +937,7 @@ uring_backend::~uring_backend() { impl_->shutdown(); }
 
 task<result<void>> uring_backend::async_create_directory(std::filesystem::path path, std::uint32_t mode)
 {
-    co_return co_await async_start(impl_, std::make_shared<path_op>(path_kind::mkdir, path.native(),
+    return async_start(impl_, std::make_shared<path_op>(path_kind::mkdir, path.native(),
                                                                     std::string(), mode));
 }
 
@@ -945,13 +945,13 @@ task<result<void>> uring_backend::async_write_file(std::filesystem::path path,
                                                    std::vector<std::span<const std::byte>> buffers,
                                                    write_options options)
 {
-    co_return co_await async_start(
+    return async_start(
         impl_, std::make_shared<write_op>(path.native(), std::move(buffers), options));
 }
 
 task<result<void>> uring_backend::async_hardlink(std::filesystem::path target, std::filesystem::path link)
 {
-    co_return co_await async_start(
+    return async_start(
         impl_, std::make_shared<path_op>(path_kind::hardlink, target.native(), link.native(), 0));
 }
 
@@ -959,37 +959,37 @@ task<result<void>> uring_backend::async_rename(std::filesystem::path from, std::
                                                rename_mode mode)
 {
     const unsigned flags = mode == rename_mode::no_replace ? RENAME_NOREPLACE : 0;
-    co_return co_await async_start(
+    return async_start(
         impl_, std::make_shared<path_op>(path_kind::rename, from.native(), to.native(), flags));
 }
 
 task<result<void>> uring_backend::async_symlink(std::filesystem::path target, std::filesystem::path link)
 {
-    co_return co_await async_start(
+    return async_start(
         impl_, std::make_shared<path_op>(path_kind::symlink, target.native(), link.native(), 0));
 }
 
 task<result<void>> uring_backend::async_unlink(std::filesystem::path path)
 {
-    co_return co_await async_start(
+    return async_start(
         impl_, std::make_shared<path_op>(path_kind::unlink, path.native(), std::string(), 0));
 }
 
 task<result<void>> uring_backend::async_remove_directory(std::filesystem::path path)
 {
-    co_return co_await async_start(
+    return async_start(
         impl_, std::make_shared<path_op>(path_kind::rmdir, path.native(), std::string(), 0));
 }
 
 task<result<file_stat>> uring_backend::async_stat(std::filesystem::path path, follow_symlinks follow)
 {
-    co_return co_await async_start(impl_, std::make_shared<statx_op>(path.native(), follow));
+    return async_start(impl_, std::make_shared<statx_op>(path.native(), follow));
 }
 
 task<result<std::string>> uring_backend::async_read_file(std::filesystem::path path,
                                                          std::uint64_t max_bytes)
 {
-    co_return co_await async_start(impl_, std::make_shared<read_op>(path.native(), max_bytes));
+    return async_start(impl_, std::make_shared<read_op>(path.native(), max_bytes));
 }
 
 }  // namespace pkg::io
