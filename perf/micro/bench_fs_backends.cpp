@@ -14,6 +14,7 @@
 #include "fs/uring_backend.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,31 @@ using clock_type = std::chrono::steady_clock;
 double seconds_since(clock_type::time_point start)
 {
     return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// User + system CPU seconds of the whole process so far: every thread, including the pool's and
+// io_uring's io-wq workers (they are threads of this process). Less sensitive than wall time to
+// other load on a shared machine.
+double cpu_seconds()
+{
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
+
+// Wall and CPU seconds of one measurement.
+struct cost {
+    double wall = 0;
+    double cpu = 0;
+};
+
+template <class Fn>
+cost measure(Fn fn)
+{
+    const double cpu_before = cpu_seconds();
+    const double wall = fn();
+    return {wall, cpu_seconds() - cpu_before};
 }
 
 // Runs every task on the context until all are done; exits on any failure.
@@ -294,9 +320,9 @@ int main(int argc, char** argv)
         big[i] = static_cast<std::byte>(i * 131 + 7);  // touch every page before timing
     }
 
-    std::map<std::string, std::vector<double>> create_s;
-    std::map<std::string, std::vector<double>> link_s;
-    std::map<std::string, std::vector<double>> large_s;
+    std::map<std::string, std::vector<cost>> create_s;
+    std::map<std::string, std::vector<cost>> link_s;
+    std::map<std::string, std::vector<cost>> large_s;
     for (int rep = 0; rep < s.reps; ++rep) {
         for (std::size_t k = 0; k < variants.size(); ++k) {
             auto& v = variants[(k + static_cast<std::size_t>(rep)) % variants.size()];  // round-robin
@@ -304,28 +330,49 @@ int main(int argc, char** argv)
             tag.insert(0, 1, 'r');
             tag.append("-v").append(std::to_string((k + static_cast<std::size_t>(rep)) % variants.size()));
             const auto created = root / (tag + "-create");
-            create_s[v.name].push_back(bench_create(ctx, v, created, s, content));
-            link_s[v.name].push_back(bench_link(ctx, v, created, root / (tag + "-link"), s));
-            large_s[v.name].push_back(bench_large(ctx, v, root / (tag + "-large"), s, big));
-            std::fprintf(stderr, "rep %d %-30s create %.3f s  link %.3f s  large %.3f s\n", rep,
-                         v.name.c_str(), create_s[v.name].back(), link_s[v.name].back(),
-                         large_s[v.name].back());
+            create_s[v.name].push_back(measure([&] { return bench_create(ctx, v, created, s, content); }));
+            link_s[v.name].push_back(
+                measure([&] { return bench_link(ctx, v, created, root / (tag + "-link"), s); }));
+            large_s[v.name].push_back(
+                measure([&] { return bench_large(ctx, v, root / (tag + "-large"), s, big); }));
+            std::fprintf(stderr,
+                         "rep %d %-28s create %.3f s (cpu %.3f)  link %.3f s (cpu %.3f)  "
+                         "large %.3f s (cpu %.3f)\n",
+                         rep, v.name.c_str(), create_s[v.name].back().wall, create_s[v.name].back().cpu,
+                         link_s[v.name].back().wall, link_s[v.name].back().cpu,
+                         large_s[v.name].back().wall, large_s[v.name].back().cpu);
         }
     }
 
     const double large_mb = static_cast<double>(s.large_count) * static_cast<double>(s.large_mib << 20) / 1e6;
+    const auto walls = [](const std::vector<cost>& xs) {
+        std::vector<double> out;
+        for (const auto& x : xs) {
+            out.push_back(x.wall);
+        }
+        return out;
+    };
+    const auto cpus = [](const std::vector<cost>& xs) {
+        std::vector<double> out;
+        for (const auto& x : xs) {
+            out.push_back(x.cpu);
+        }
+        return out;
+    };
+    const auto lowest = [](const std::vector<double>& xs) { return *std::min_element(xs.begin(), xs.end()); };
     std::printf("files=%d file_bytes=%zu large=%dx%zu MiB reps=%d dir=%s\n", s.files, s.file_bytes,
                 s.large_count, s.large_mib, s.reps, root.c_str());
-    std::printf("| variant | create µs/file (median, min) | hardlink µs/file (median, min) | "
-                "large writes MB/s (median, max) |\n|---|---|---|---|\n");
+    std::printf("| variant | create µs/file: median (min) | cpu µs/file | hardlink µs/file: median (min) "
+                "| cpu µs/file | large MB/s: median (max) | cpu ms/MB |\n|---|---|---|---|---|---|---|\n");
+    const double files = s.files;
     for (const auto& v : variants) {
-        const auto& c = create_s[v.name];
-        const auto& l = link_s[v.name];
-        const auto& g = large_s[v.name];
-        std::printf("| %s | %.1f (%.1f) | %.1f (%.1f) | %.0f (%.0f) |\n", v.name.c_str(),
-                    median(c) * 1e6 / s.files, *std::min_element(c.begin(), c.end()) * 1e6 / s.files,
-                    median(l) * 1e6 / s.files, *std::min_element(l.begin(), l.end()) * 1e6 / s.files,
-                    large_mb / median(g), large_mb / *std::min_element(g.begin(), g.end()));
+        const auto c = walls(create_s[v.name]);
+        const auto l = walls(link_s[v.name]);
+        const auto g = walls(large_s[v.name]);
+        std::printf("| %s | %.1f (%.1f) | %.1f | %.1f (%.1f) | %.1f | %.0f (%.0f) | %.2f |\n", v.name.c_str(),
+                    median(c) * 1e6 / files, lowest(c) * 1e6 / files, median(cpus(create_s[v.name])) * 1e6 / files,
+                    median(l) * 1e6 / files, lowest(l) * 1e6 / files, median(cpus(link_s[v.name])) * 1e6 / files,
+                    large_mb / median(g), large_mb / lowest(g), median(cpus(large_s[v.name])) * 1e3 / large_mb);
     }
     variants.clear();
     if (!s.keep) {
