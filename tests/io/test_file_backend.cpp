@@ -757,20 +757,25 @@ namespace {
 
 // Runs on `pool`'s strand: writes and stats through the backend, and reports whether every
 // resumption came back on that strand.
-pkg::io::task<bool> async_resumes_on_caller(file_backend& backend, fs::path dir)
+using pool_strand = asio::strand<asio::thread_pool::executor_type>;
+
+bool is_on(const asio::any_io_executor& home)
 {
-    const auto home = co_await asio::this_coro::executor;
-    const auto is_home = [&home] {
-        return home.target<asio::strand<asio::thread_pool::executor_type>>()->running_in_this_thread();
-    };
-    bool ok = is_home();
-    const std::string text = "from another executor";
-    const auto wrote = co_await backend.async_write_file(dir / "f", {bytes_of(text)}, {});
-    ok = ok && wrote && is_home();
+    return home.target<pool_strand>()->running_in_this_thread();
+}
+
+pkg::io::task<bool> async_resumes_on_caller(file_backend& backend, fs::path dir, std::string text)
+{
+    const asio::any_io_executor home = co_await asio::this_coro::executor;
+    bool ok = is_on(home);
+    std::vector<std::span<const std::byte>> buffers;
+    buffers.push_back(bytes_of(text));
+    const auto wrote = co_await backend.async_write_file(dir / "f", std::move(buffers), write_options{});
+    ok = ok && wrote.has_value() && is_on(home);
     const auto st = co_await backend.async_stat(dir / "f", follow_symlinks::no);
-    ok = ok && st && st->size_bytes == text.size() && is_home();
+    ok = ok && st.has_value() && st->size_bytes == text.size() && is_on(home);
     const auto read = co_await backend.async_read_file(dir / "f", 100);
-    ok = ok && read && *read == text && is_home();
+    ok = ok && read.has_value() && *read == text && is_on(home);
     co_return ok;
 }
 
@@ -789,7 +794,7 @@ TEST_CASE("file backend: a coroutine on another executor resumes there", "[io-ba
     asio::thread_pool pool(2);
     std::promise<bool> done;
     auto outcome = done.get_future();
-    asio::co_spawn(asio::make_strand(pool.get_executor()), async_resumes_on_caller(*backend, dir.path),
+    asio::co_spawn(asio::make_strand(pool.get_executor()), async_resumes_on_caller(*backend, dir.path, "from another executor"),
                    [&done](std::exception_ptr e, bool ok) { done.set_value(!e && ok); });
     // The ring's completions are reaped on ctx (its eventfd lives there); run it until the
     // coroutine on the pool has finished.
