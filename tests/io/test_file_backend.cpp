@@ -663,6 +663,41 @@ TEST_CASE("file backend: 2,000 concurrent small files, all contents verified", "
     CHECK(mkdir_ok == 50);
 }
 
+TEST_CASE("file backend: an io_context run by two threads", "[io-backend]")
+{
+    const auto kind = GENERATE(backend_kind::uring, backend_kind::threads);
+    CAPTURE(pkg::io::to_string(kind));
+    asio::io_context ctx(2);
+    auto backend = make_backend(ctx, kind, 8);
+    if (!backend) {
+        return;
+    }
+    scoped_dir dir("two-threads");
+    constexpr int files = 400;
+    std::vector<std::string> contents(files);
+    std::atomic<int> ok{0};
+    for (int i = 0; i < files; ++i) {
+        contents[i] = "two threads " + std::to_string(i);
+        asio::co_spawn(ctx,
+                       backend->async_write_file(dir.path / ("f" + std::to_string(i)),
+                                                 {bytes_of(contents[i])}, {}),
+                       [&ok](std::exception_ptr e, pkg::result<void> r) {
+                           if (!e && r) {
+                               ++ok;
+                           }
+                       });
+    }
+    std::thread second([&ctx] { ctx.run(); });
+    ctx.run();
+    second.join();
+    CHECK(ok == files);
+    int same = 0;
+    for (int i = 0; i < files; ++i) {
+        same += slurp(dir.path / ("f" + std::to_string(i))) == contents[i] ? 1 : 0;
+    }
+    CHECK(same == files);
+}
+
 TEST_CASE("file backend: cancellation completes each op cleanly (done or ECANCELED, no partial file)",
           "[io-backend]")
 {

@@ -25,6 +25,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -640,17 +641,21 @@ struct uring_backend::impl : std::enable_shared_from_this<uring_backend::impl> {
         arm();
     }
 
-    // Waits (asynchronously) on the eventfd while anything is in the kernel. Not armed otherwise,
+    // Reads the eventfd (asynchronously) while anything is in the kernel. Not armed otherwise,
     // so an idle backend does not keep io_context::run() from returning.
+    // A read, not async_wait: Asio's epoll reactor is edge-triggered and async_wait never checks
+    // readiness speculatively, so a CQE signalled between submit and arming (another thread in
+    // epoll_wait) could be missed; async_read_some first tries the read itself.
     void arm()
     {
         if (is_waiting_for_events || sqes_in_kernel == 0 || is_shut_down) {
             return;
         }
         is_waiting_for_events = true;
-        event_stream.async_wait(
-            asio::posix::stream_descriptor::wait_read,
-            asio::bind_executor(strand, [state = shared_from_this()](boost::system::error_code ec) {
+        event_stream.async_read_some(
+            asio::buffer(&event_count, sizeof event_count),
+            asio::bind_executor(strand, [state = shared_from_this()](boost::system::error_code ec,
+                                                                      std::size_t) {
                 state->on_events(ec);
             }));
     }
@@ -661,9 +666,7 @@ struct uring_backend::impl : std::enable_shared_from_this<uring_backend::impl> {
         if (is_shut_down || ec == asio::error::operation_aborted) {
             return;
         }
-        // Reset the counter before reaping: a CQE posted after this read signals again.
-        [[maybe_unused]] const auto got =
-            ::read(event_stream.native_handle(), &event_count, sizeof event_count);
+        // The read reset the counter before reaping: a CQE posted after it signals again.
         std::vector<ring_op*> finished;
         std::array<io_uring_cqe*, 64> cqes{};
         for (;;) {

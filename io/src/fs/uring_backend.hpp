@@ -5,8 +5,9 @@
 /// How it works: operations are queued as SQEs and submitted once per turn of the io_context (one
 /// io_uring_enter for every operation started in that turn); at most `max_in_flight` operations are
 /// in the kernel, the rest wait in a queue. Completions arrive without a dedicated thread: the ring
-/// signals an eventfd that an `asio::posix::stream_descriptor` waits on; the handler reaps the CQEs
-/// and resumes each waiting coroutine on its own executor. A whole-file write is one linked chain
+/// signals an eventfd that an `asio::posix::stream_descriptor` reads asynchronously; the handler
+/// reaps the CQEs and resumes each waiting coroutine on its own executor. A whole-file write is one
+/// linked chain
 /// `openat_direct → writev… → [fsync] → close_direct` in a registered (sparse) file table.
 ///
 /// Lifetimes: an operation's state (its copies of the paths, the iovecs, the statx buffer) lives
