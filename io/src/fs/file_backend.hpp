@@ -163,10 +163,12 @@ enum class workload : std::uint8_t {
 struct file_backend_options {
     backend_choice backend = backend_choice::automatic;
     workload expected_workload = workload::small_files;
-    /// Thread backend: number of pool threads (blocking syscalls in flight at once).
-    std::size_t thread_count = 2;
-    /// io_uring backend: operations in the kernel at once; later ones wait in a queue.
-    std::size_t max_in_flight = 128;
+    /// Thread backend: number of pool threads (blocking syscalls in flight at once); 4 measured
+    /// faster than 2 on 2 vCPUs (perf/results/fs-backends.md).
+    std::size_t thread_count = 4;
+    /// io_uring backend: operations in the kernel at once; later ones wait in a queue. 32 measured
+    /// faster than 128: each blocking op in flight can cost an io-wq worker thread.
+    std::size_t max_in_flight = 32;
     /// Debug log sink (e.g. why io_uring was not used). Called from the constructing thread only.
     std::function<void(std::string_view)> log;
     /// Tests: when non-zero, io_uring setup behaves as if the kernel refused it with this errno

@@ -65,6 +65,7 @@ public:
     task<result<std::string>> async_read_file(std::filesystem::path path,
                                               std::uint64_t max_bytes) override;
 
+    /// The ring and its queues; public only so helpers in uring_backend.cpp can name it.
     struct impl;
 
 private:
