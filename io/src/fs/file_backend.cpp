@@ -88,12 +88,13 @@ namespace {
 // The measured default per workload: perf/micro/bench_fs_backends.cpp, full tables and the
 // command in perf/results/fs-backends.md. This machine: 2 vCPUs, kernel 6.18, ext4 without a
 // journal, shared with other builds (load average 10-16 during the runs). Medians of 7 interleaved
-// repetitions, two runs (run 1 / run 2):
+// repetitions, three runs (run 1 / run 2 / run 3):
 //
-//   work (10,000 files of 4 KiB in 100 dirs; 4 x 64 MiB)   plain       threads(2)  threads(4)  uring(32)   uring(128)
-//   create, us/file                                         180 / 102   91 / 78     81 / 64     87 / 43     86 / 89
-//   hardlink, us/file                                        87 / 45    68 / 54     63 / 51     27 / 25     33 / 46
-//   large writes, MB/s                                       66 / 100   76 / 106    96 / 120    85 / 186    73 / 114
+//   10,000 files of 4 KiB in 100 dirs; 4 x 64 MiB
+//                        plain            threads(2)      threads(4)      uring(32)       uring(128)
+//   create, us/file      180 / 102 / 93   91 / 78 / 89    81 / 64 / 75    87 / 43 / 44    86 / 89 / 91
+//   hardlink, us/file     87 / 45 / 42    68 / 54 / 63    63 / 51 / 50    27 / 25 / 32    33 / 46 / 40
+//   large writes, MB/s    66 / 100 / 115  76 / 106 / 123  96 / 120 / 108  85 / 186 / 518  73 / 114 / 117
 //
 // io_uring with 32 operations in flight is the best or within noise of the best for every kind of
 // work, and clearly best for hardlinks (the installer's main job), so it is the default for both
