@@ -820,13 +820,14 @@ TEST_CASE("file backend: a coroutine on another executor resumes there", "[io-ba
 {
     const auto kind = GENERATE(backend_kind::uring, backend_kind::threads);
     CAPTURE(pkg::io::to_string(kind));
+    // The awaiting coroutines' context (pool) outlives the backend, as the contract asks.
+    asio::thread_pool pool(2);
     asio::io_context ctx;
     auto backend = make_backend(ctx, kind);
     if (!backend) {
         return;
     }
     scoped_dir dir("executor");
-    asio::thread_pool pool(2);
     std::promise<bool> done;
     auto outcome = done.get_future();
     asio::co_spawn(asio::make_strand(pool.get_executor()), async_resumes_on_caller(*backend, dir.path, "from another executor"),

@@ -79,7 +79,8 @@ enum class backend_kind : std::uint8_t { uring, threads };
 
 /// Abstract file backend. Implementations are thread-safe: operations may be started from any
 /// thread, and each resumes the awaiting coroutine on that coroutine's own executor.
-/// A backend must be destroyed before the io_context it was made with.
+/// A backend must be destroyed before the io_context it was made with, and before the execution
+/// contexts of the coroutines that await it.
 class file_backend {
 public:
     virtual ~file_backend() = default;

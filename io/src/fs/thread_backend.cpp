@@ -10,9 +10,8 @@
 #include <type_traits>
 #include <utility>
 
-#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -202,24 +201,18 @@ struct thread_backend::impl {
     asio::thread_pool pool;
 
     // Runs `fn` (a blocking job) on the pool and resumes the awaiting coroutine on its own
-    // executor with the job's result. The work guard keeps that executor's io_context from
-    // running out of work while the job is on the pool.
+    // executor with the job's result. No extra work guard: the awaiting coroutine's co_spawn
+    // already keeps its context busy until the handler runs, and holding no executor copy here
+    // means this thread never touches the caller's context after handing the result back.
     template <class Fn>
     auto async_run(Fn fn) -> task<std::invoke_result_t<Fn&>>
     {
         using value = std::invoke_result_t<Fn&>;
         return asio::async_initiate<const asio::use_awaitable_t<>, void(value)>(
             [this](auto handler, Fn job) {
-                auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-                asio::post(pool, [handler = std::move(handler), job = std::move(job),
-                                  work = std::move(work)]() mutable {
+                asio::post(pool, [handler = std::move(handler), job = std::move(job)]() mutable {
                     value outcome = job();
-                    auto home = work.get_executor();
-                    asio::post(home, [handler = std::move(handler),
-                                      outcome = std::move(outcome)]() mutable {
-                        std::move(handler)(std::move(outcome));
-                    });
-                    work.reset();
+                    asio::post(asio::append(std::move(handler), std::move(outcome)));
                 });
             },
             asio::use_awaitable, std::move(fn));

@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
@@ -832,15 +832,14 @@ auto async_start(std::shared_ptr<uring_backend::impl> state, std::shared_ptr<Op>
     return asio::async_initiate<const asio::use_awaitable_t<>, void(value)>(
         [](auto handler, std::shared_ptr<uring_backend::impl> ring_state, std::shared_ptr<Op> started) {
             auto slot = asio::get_associated_cancellation_slot(handler);
-            auto executor = asio::get_associated_executor(handler);
             auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
-            started->deliver_ = [shared_handler, executor, slot](value result_value) mutable {
-                asio::post(executor, [shared_handler, slot, result_value = std::move(result_value)]() mutable {
-                    if (slot.is_connected()) {
-                        slot.clear();
-                    }
-                    std::move(*shared_handler)(std::move(result_value));
-                });
+            // Runs on the strand: detach our cancellation handler, then hand the result to the
+            // coroutine's own executor (post, never inline: the strand must not run user code).
+            started->deliver_ = [shared_handler, slot](value result_value) mutable {
+                if (slot.is_connected()) {
+                    slot.clear();
+                }
+                asio::post(asio::append(std::move(*shared_handler), std::move(result_value)));
             };
             if (slot.is_connected()) {
                 slot.assign([weak_state = std::weak_ptr<uring_backend::impl>(ring_state),
