@@ -996,6 +996,9 @@ TEST_CASE("client: request headers, gzip and size limits", "[http][client]")
     auto bad_method = get(http_request{"POST", server().url("/ok/1"), {}, false});
     REQUIRE_FALSE(bad_method);
     CHECK(bad_method.error().message == "unsupported HTTP method 'POST'");
+    auto smuggled = get(http_request{"GET", server().url("/ok/1"), {{"X-A", "1\r\nX-B: 2"}}, false});
+    REQUIRE_FALSE(smuggled);
+    CHECK(smuggled.error().message == "invalid request header 'X-A'");
     auto bad_url = get("http://exa mple/");
     REQUIRE_FALSE(bad_url);
     CHECK(bad_url.error().code == http_errc::invalid_url);

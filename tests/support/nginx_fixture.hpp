@@ -14,7 +14,7 @@ class nginx_fixture {
 public:
     /// Writes `files` (relative path, content) under the document root, generates certificates,
     /// starts nginx and waits until it answers. Throws std::runtime_error (with nginx's error log)
-    /// when it cannot start. Also creates `big.bin` only if listed by the caller.
+    /// when it cannot start.
     explicit nginx_fixture(std::vector<std::pair<std::string, std::string>> files = {});
     /// Stops nginx (SIGTERM, waits) and deletes the temporary directory.
     ~nginx_fixture();

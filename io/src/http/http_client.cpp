@@ -867,6 +867,15 @@ struct http_client::impl {
                            "unsupported HTTP method '" + request.method + "'", parsed->redacted(),
                            "only GET and HEAD are supported");
         }
+        for (const auto& [name, value] : request.headers) {
+            // A CR or LF would let a header value smuggle in other headers or requests.
+            if (name.empty() || name.find_first_of("\r\n: ") != std::string::npos ||
+                value.find_first_of("\r\n") != std::string::npos) {
+                co_return fail(std::make_error_code(std::errc::invalid_argument),
+                               "invalid request header '" + name + "'", parsed->redacted(),
+                               "header names are tokens; values cannot contain CR or LF");
+            }
+        }
         fetch_state st;
         st.request = std::move(request);
         st.current = std::move(*parsed);
