@@ -10,6 +10,7 @@
 #include <pkg/engine/build_info.hpp>
 
 #include "exit_codes.hpp"
+#include "venv_command.hpp"
 
 namespace {
 
@@ -26,7 +27,6 @@ constexpr planned_command planned[] = {
     {"uninstall", "Remove installed packages"},
     {"list", "List the packages installed in an environment"},
     {"freeze", "Print the installed packages as requirements"},
-    {"venv", "Create a virtual environment"},
     {"cache", "Inspect and clean the cache (dir, size, clean, prune)"},
 };
 
@@ -39,6 +39,7 @@ int main(int argc, char** argv)
     app.require_subcommand(0, 1);
     app.fallthrough(false);
 
+    pkg::cli::venv_command venv{app};
     for (const auto& p : planned) {
         auto* sub = app.add_subcommand(p.name, std::string("[not implemented yet] ") + p.what);
         sub->group("Planned");
@@ -54,6 +55,9 @@ int main(int argc, char** argv)
         return rc == 0 ? pkg::cli::exit_code::success : pkg::cli::exit_code::usage;
     }
 
+    if (venv.is_selected()) {
+        return venv.run(std::vector<std::string>(argv, argv + argc));
+    }
     for (const auto& p : planned) {
         if (app.got_subcommand(p.name)) {
             fmt::print(stderr, "pkg {}: not implemented yet in pkg {}\n", p.name,

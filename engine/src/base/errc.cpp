@@ -22,6 +22,10 @@ public:
         case errc::invalid_requirements_file: return "invalid requirements file";
         case errc::requirements_include_cycle: return "requirements files include each other";
         case errc::unsupported: return "not supported";
+        case errc::interpreter_not_found: return "Python interpreter not found";
+        case errc::interpreter_query_failed: return "could not query the Python interpreter";
+        case errc::venv_exists: return "virtual environment already exists";
+        case errc::venv_target_not_empty: return "target is not empty and not a virtual environment";
         }
         return "unknown pkg error";
     }

@@ -18,6 +18,10 @@ enum class errc {
     invalid_requirements_file,   ///< A requirements file line could not be understood.
     requirements_include_cycle,  ///< `-r`/`-c` includes form a cycle.
     unsupported,                 ///< Valid input that pkg does not support (yet); message says what.
+    interpreter_not_found,       ///< No Python interpreter where discovery or `--python` looked.
+    interpreter_query_failed,    ///< The interpreter ran but did not answer pkg's query usably.
+    venv_exists,                 ///< The target is already a virtual environment (see --clear).
+    venv_target_not_empty,       ///< The target is a non-empty directory that is not a venv, or a file.
 };
 
 /// The category of `pkg::errc` (name "pkg").
