@@ -92,6 +92,15 @@ void shift_mtime(const fs::path& path, long long delta_ns)
     REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
 }
 
+// A native (ELF) stand-in for `python` at `path` that the test owns: a copy of the trampoline
+// helper, which runs `python` (only native executables are cached).
+void make_native_python(const fs::path& path, const fs::path& python)
+{
+    fs::create_directories(path.parent_path());
+    fs::copy_file(PKG_TEST_HELPER_python_trampoline, path);
+    write_file(fs::path(path.string() + ".target"), python.string() + "\n");
+}
+
 // A runner that counts spawns and hands them to the real one.
 struct counting_runner {
     std::shared_ptr<int> spawns = std::make_shared<int>(0);
@@ -420,9 +429,9 @@ TEST_CASE("interpreter: the cache is used only while the recorded stat is equal"
         return;
     }
     const auto dir = fresh_dir("cache");
-    // A wrapper we own, so its mtime can be moved; it runs the real interpreter.
+    // A stand-in we own, so its mtime can be moved; it runs the real interpreter.
     const fs::path wrapper = dir / "bin" / "python";
-    write_file(wrapper, "#!/bin/sh\nexec " + python.string() + " \"$@\"\n", executable_perms);
+    make_native_python(wrapper, python);
     const fs::path bucket = dir / "cache" / "interpreter-v1";
     counting_runner counter;
     query_options options;
@@ -494,7 +503,7 @@ TEST_CASE("interpreter: the cache is used only while the recorded stat is equal"
     }
     SECTION("a corrupt entry is discarded, re-queried and rewritten")
     {
-        for (const std::string garbage : {std::string("{not json"), std::string(),
+        for (const std::string& garbage : {std::string("{not json"), std::string(),
                                           read_file(entry).substr(0, 100),
                                           replaced(read_file(entry), "\"format\":1", "\"format\":99"),
                                           replaced(read_file(entry), "\"facts\":{", "\"facts\":{\"x\":1,\"version\":7,")}) {
@@ -523,6 +532,30 @@ TEST_CASE("interpreter: the cache is used only while the recorded stat is equal"
     }
 }
 
+TEST_CASE("interpreter: scripts (pyenv shims, wrappers) are asked every time", "[interpreter]")
+{
+    const auto python = test_python();
+    if (python.empty()) {
+        WARN("no /usr/bin/python3 or pyenv 3.11.7: skipped");
+        return;
+    }
+    const auto dir = fresh_dir("script");
+    const fs::path shim = dir / "shims" / "python3";
+    write_file(shim, "#!/bin/sh\nexec " + python.string() + " \"$@\"\n", executable_perms);
+    counting_runner counter;
+    query_options options;
+    options.cache_bucket = dir / "cache";
+    options.runner = counter.runner();
+    for (int i = 1; i <= 2; ++i) {
+        auto answer = query_interpreter(shim, options);
+        REQUIRE(answer);
+        CHECK_FALSE(answer->is_from_cache);
+        CHECK(answer->facts.executable == python);  // the script ran the real interpreter
+        CHECK(*counter.spawns == i);
+    }
+    CHECK_FALSE(fs::exists(dir / "cache" / cache_file_name(shim)));
+}
+
 TEST_CASE("interpreter: a symlinked interpreter records the link text and the target's stat", "[interpreter]")
 {
     const auto python = test_python();
@@ -531,8 +564,8 @@ TEST_CASE("interpreter: a symlinked interpreter records the link text and the ta
         return;
     }
     const auto dir = fresh_dir("symlink");
-    write_file(dir / "real" / "python-a", "#!/bin/sh\nexec " + python.string() + " \"$@\"\n", executable_perms);
-    write_file(dir / "real" / "python-b", "#!/bin/sh\nexec " + python.string() + " \"$@\"\n", executable_perms);
+    make_native_python(dir / "real" / "python-a", python);
+    make_native_python(dir / "real" / "python-b", python);
     fs::create_directories(dir / "env" / "bin");
     const fs::path link = dir / "env" / "bin" / "python";
     fs::create_symlink(dir / "real" / "python-a", link);

@@ -403,6 +403,17 @@ TEST_CASE("venv: occupied targets, --clear, --seed, bad interpreters", "[venv]")
         const auto r = run_process({(dir / "second" / "bin" / "python").string(), "-c", "import sys; print(sys.prefix)"});
         CHECK(r.out == (dir / "second").string() + "\n");
     }
+    SECTION("a wrapper script such as a pyenv shim is traced to the binary it runs")
+    {
+        const fs::path shim = dir / "shims" / "python3";
+        fs::create_directories(shim.parent_path());
+        std::ofstream(shim) << "#!/bin/sh\nexec " << python.string() << " \"$@\"\n";
+        fs::permissions(shim, fs::perms::owner_all);
+        auto report = pkg::create_venv(options_for(dir / "from-shim", shim));
+        REQUIRE(report);
+        CHECK(report->base_executable == fs::canonical(python));
+        CHECK(fs::read_symlink(dir / "from-shim" / "bin" / "python3") == fs::canonical(python));
+    }
     SECTION("the interpreter cache is used when given")
     {
         auto o = options_for(dir / "cached", python);

@@ -474,8 +474,20 @@ struct source_state {
     fs::path resolved;
     file_stamp executable;
     std::optional<file_stamp> pyvenv_cfg;
+    // Starts with the ELF magic. Scripts (pyenv shims, wrappers) choose the interpreter they
+    // run from the environment and the current directory at each start, so their file's stat
+    // says nothing about the answer: they are never cached.
+    bool is_native = false;
     bool operator==(const source_state&) const = default;
 };
+
+bool starts_with_elf_magic(const fs::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::array<char, 4> magic{};
+    in.read(magic.data(), magic.size());
+    return in.gcount() == 4 && magic == std::array<char, 4>{'\x7f', 'E', 'L', 'F'};
+}
 
 result<source_state> current_state(const fs::path& path)
 {
@@ -520,6 +532,7 @@ result<source_state> current_state(const fs::path& path)
                     path.string());
     }
     s.executable = stamp_of(st);
+    s.is_native = starts_with_elf_magic(s.resolved);
     const fs::path cfg = path.parent_path().parent_path() / "pyvenv.cfg";
     if (::stat(cfg.c_str(), &st) == 0) {
         s.pyvenv_cfg = stamp_of(st);
@@ -639,6 +652,7 @@ std::optional<interpreter_facts> read_cache_entry(const fs::path& file, const so
         }
         recorded.pyvenv_cfg = *cfg_stamp;
     }
+    recorded.is_native = true;  // only native executables are ever written
     if (!(recorded == state)) {
         return std::nullopt;
     }
@@ -869,8 +883,9 @@ result<interpreter_info> query_interpreter(const fs::path& executable,
     // the older state and the next call asks again.
     PKG_TRY_ASSIGN(state, current_state(path));
 
-    const fs::path entry_file =
-        options.cache_bucket.empty() ? fs::path() : options.cache_bucket / cache_file_name(path);
+    const fs::path entry_file = options.cache_bucket.empty() || !state.is_native
+                                    ? fs::path()
+                                    : options.cache_bucket / cache_file_name(path);
     if (!entry_file.empty()) {
         if (auto cached = read_cache_entry(entry_file, state)) {
             return interpreter_info{path, state.resolved, std::move(*cached), true};

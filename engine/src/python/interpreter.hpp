@@ -17,6 +17,8 @@
 ///  "pyvenv_cfg": {same five} | null,          of <dir of path>/../pyvenv.cfg, null if absent
 ///  "facts": {...}}                            the query script's answer, verbatim
 /// ```
+/// Only native (ELF) executables are cached: a script such as a pyenv shim picks the interpreter
+/// it runs from the environment and the current directory each time, which no stat captures.
 /// An entry is used only when every recorded value equals the current one ("recorded, not
 /// newer": a clock may go backwards, a file may be replaced by an older one). Anything else —
 /// an unreadable or malformed entry, another path (a digest collision) — is a miss.
@@ -168,7 +170,8 @@ struct interpreter_info {
 
 /// Learns the facts of the interpreter at `executable` (made absolute against the current
 /// directory, symlinks kept: a venv's `bin/python` must be run as itself). Uses the cache entry
-/// if its recorded stats equal the current ones, else runs `<executable> -I -c <script>` once
+/// if its recorded stats equal the current ones (native executables only, see the file
+/// comment), else runs `<executable> -I -c <script>` once
 /// (stdin /dev/null, `timeout`) and writes a new entry atomically. A corrupt entry is replaced;
 /// failing to write the cache is not an error (the answer is still right, just not kept).
 /// Errors: `errc::interpreter_not_found` (no such file, or not executable), from the runner

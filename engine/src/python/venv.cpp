@@ -301,17 +301,20 @@ result<venv_report> create_venv(const venv_options& options)
                     location->executable.string());
     }
 
-    // An active environment's python (found on PATH) is traced back to the interpreter it was
-    // made from: environments are never stacked.
+    // The interpreter's own word for what it is: a pyenv shim or wrapper script found on PATH
+    // resolves to itself, but sys.executable names the real binary. An active environment's
+    // python (found on PATH) is traced back to the interpreter it was made from:
+    // environments are never stacked.
+    const fs::path& named = facts.is_virtual_environment() ? facts.base_executable
+                                                           : facts.executable;
     fs::path base = info->resolved;
-    if (facts.is_virtual_environment()) {
-        char* resolved = ::realpath(facts.base_executable.c_str(), nullptr);
+    if (!named.empty()) {
+        char* resolved = ::realpath(named.c_str(), nullptr);
         if (resolved == nullptr) {
             return fail(errc::interpreter_not_found,
-                        fmt::format("{} is a virtual environment whose base interpreter {} is "
-                                    "gone",
-                                    location->executable.string(),
-                                    facts.base_executable.string()),
+                        fmt::format("the interpreter reports its executable as {}, which does "
+                                    "not resolve",
+                                    named.string()),
                         location->executable.string(), "pass --python with another interpreter");
         }
         base = resolved;
