@@ -10,6 +10,23 @@
 #include "exit_codes.hpp"
 
 namespace pkg::cli {
+namespace {
+
+// `path` as a shell word the user can paste: single-quoted unless it is plain.
+std::string shell_word(const std::string& path)
+{
+    if (!path.empty() && path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                "0123456789-_./+,@%:=") == std::string::npos) {
+        return path;
+    }
+    std::string out = "'";
+    for (char c : path) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+}  // namespace
 
 venv_command::venv_command(CLI::App& app)
     : sub_(app.add_subcommand("venv", "Create a virtual environment"))
@@ -40,9 +57,11 @@ int venv_command::run(const std::vector<std::string>& argv) const
         return report.error().code == pkg::errc::unsupported ? exit_code::not_implemented
                                                              : exit_code::failure;
     }
-    fmt::print(stderr, "{} virtual environment at {}\nPython {} ({})\nActivate with: . {}/bin/activate\n",
+    fmt::print(stderr,
+               "{} virtual environment at {}\nPython {} ({})\nActivate with: . {}\n",
                report->is_replaced ? "Replaced" : "Created", report->path.string(),
-               report->python_version, report->base_executable.string(), path_);
+               report->python_version, report->base_executable.string(),
+               shell_word(path_ + "/bin/activate"));
     return exit_code::success;
 }
 
