@@ -11,6 +11,7 @@
 
 #include "cache_command.hpp"
 #include "exit_codes.hpp"
+#include "venv_command.hpp"
 
 namespace {
 
@@ -27,7 +28,6 @@ constexpr planned_command planned[] = {
     {"uninstall", "Remove installed packages"},
     {"list", "List the packages installed in an environment"},
     {"freeze", "Print the installed packages as requirements"},
-    {"venv", "Create a virtual environment"},
 };
 
 }  // namespace
@@ -43,6 +43,7 @@ int main(int argc, char** argv)
     app.add_option("--cache-dir", cache_dir, "The cache directory (default: ~/.cache/pkg)")
         ->envname("PKG_CACHE_DIR");
     const pkg::cli::cache_command cache(app, cache_dir);
+    pkg::cli::venv_command venv{app};
 
     for (const auto& p : planned) {
         auto* sub = app.add_subcommand(p.name, std::string("[not implemented yet] ") + p.what);
@@ -61,6 +62,9 @@ int main(int argc, char** argv)
 
     if (cache.is_selected()) {
         return cache.run();
+    }
+    if (venv.is_selected()) {
+        return venv.run(std::vector<std::string>(argv, argv + argc));
     }
     for (const auto& p : planned) {
         if (app.got_subcommand(p.name)) {

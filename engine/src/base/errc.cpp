@@ -33,6 +33,10 @@ public:
         case errc::corrupt_cache_entry: return "corrupt cache entry";
         case errc::not_a_cache: return "not a pkg cache directory";
         case errc::no_cache_directory: return "no cache directory";
+        case errc::interpreter_not_found: return "Python interpreter not found";
+        case errc::interpreter_query_failed: return "could not query the Python interpreter";
+        case errc::venv_exists: return "virtual environment already exists";
+        case errc::venv_target_not_empty: return "target is not empty and not a virtual environment";
         }
         return "unknown pkg error";
     }

@@ -32,6 +32,11 @@ enum class errc {
     corrupt_cache_entry,  ///< A cache file (archive manifest, pointer) is malformed; treated as a miss.
     not_a_cache,          ///< Refused to clean or prune a directory that is not a pkg cache.
     no_cache_directory,   ///< No cache directory could be determined (no PKG_CACHE_DIR, XDG, HOME).
+    // Interpreters and virtual environments (engine/src/python).
+    interpreter_not_found,       ///< No Python interpreter where discovery or `--python` looked.
+    interpreter_query_failed,    ///< The interpreter ran but did not answer pkg's query usably.
+    venv_exists,                 ///< The target is already a virtual environment (see --clear).
+    venv_target_not_empty,       ///< The target is a non-empty directory that is not a venv, or a file.
 };
 
 /// The category of `pkg::errc` (name "pkg").
