@@ -459,7 +459,7 @@ TEST_CASE("markers: extra values compare as normalised names", "[pep508]")
     CHECK(eval("extra == 'a' or extra == 'b'", env, {"b"}));
 }
 
-TEST_CASE("markers: and binds tighter than or; parentheses override", "[pep508]")
+TEST_CASE("markers: and binds tighter than or, parentheses override", "[pep508]")
 {
     auto env = cpython311_linux();
     // a or b and c  ==  a or (b and c)

@@ -427,7 +427,7 @@ TEST_CASE("a synthetic 5,000-requirement lockfile", "[requirements]")
 
 // ---- includes -----------------------------------------------------------------------------------
 
-TEST_CASE("-r and -c in every spelling, relative to the including file", "[requirements]")
+TEST_CASE("requirements: -r and -c in every spelling, relative to the including file", "[requirements]")
 {
     fake_world world;
     world.files["locks/sub/a.txt"] = "a==1\n-r ../b.txt\n";
@@ -449,7 +449,7 @@ TEST_CASE("-r and -c in every spelling, relative to the including file", "[requi
     CHECK(parsed.constraints[0].location.file == "locks/cons.txt");
 }
 
-TEST_CASE("several includes on one line all take effect; a diamond is not a cycle", "[requirements]")
+TEST_CASE("several includes on one line all take effect, a diamond is not a cycle", "[requirements]")
 {
     fake_world world;
     world.files["a.txt"] = "-r common.txt\na==1\n";
@@ -620,7 +620,7 @@ TEST_CASE("global options are recorded", "[requirements]")
     CHECK_FALSE(defaults.require_hashes);
 }
 
-TEST_CASE("--only-binary and --no-binary follow pip's FormatControl", "[requirements]")
+TEST_CASE("requirements: --only-binary and --no-binary follow pip's FormatControl", "[requirements]")
 {
     auto parsed = parse_ok("--no-binary Foo_Bar,baz\n--only-binary foo.bar\n");
     CHECK(parsed.no_binary == std::vector<std::string>{"baz"});
@@ -879,7 +879,7 @@ TEST_CASE("environment variables expand in requirements and includes", "[require
     CHECK(parsed.requirements[0].hashes.size() == 1);
 }
 
-TEST_CASE("encodings: UTF-8 with or without BOM; others refused", "[requirements]")
+TEST_CASE("encodings: UTF-8 with or without BOM, others refused", "[requirements]")
 {
     auto parsed = parse_ok("\xef\xbb\xbf" "foo==1\n");
     REQUIRE(parsed.requirements.size() == 1);

@@ -589,7 +589,7 @@ TEST_CASE("client: bodies with length, chunked, EOF-delimited, HEAD, 1xx", "[htt
     CHECK(open_fd_count() == fds_before);
 }
 
-TEST_CASE("client: keep-alive reuses one connection; close_idle closes it", "[http][client]")
+TEST_CASE("client: keep-alive reuses one connection, close_idle closes it", "[http][client]")
 {
     const int fds_before = open_fd_count();
     {

@@ -226,7 +226,7 @@ task<pkg::result<int>> async_plain_throw_user(const pkg::io::once_map<int, int>*
     co_return co_await map->async_get_or_run(4, [] { return async_plain_throw(); });
 }
 
-TEST_CASE("a producer may return task<V>; get() never suspends", "[oncemap]")
+TEST_CASE("a producer may return task<V>, get() never suspends", "[oncemap]")
 {
     pkg::io::once_map<int, int> map("numbers");
     std::atomic<int> runs{0};
@@ -292,7 +292,7 @@ task<pkg::result<int>> async_takeover(const string_map* map, takeover_state* st,
     co_return std::move(results[0]);
 }
 
-TEST_CASE("a cancelled leader hands the job to a waiter; waiters are not left hanging",
+TEST_CASE("a cancelled leader hands the job to a waiter, waiters are not left hanging",
           "[oncemap]")
 {
     string_map map("takeover");
@@ -378,7 +378,7 @@ task<std::vector<std::string>> async_waiter_cancel(const string_map* map, waiter
     co_return out;
 }
 
-TEST_CASE("a cancelled waiter leaves; the leader and other waiters go on", "[oncemap]")
+TEST_CASE("a cancelled waiter leaves, the leader and other waiters go on", "[oncemap]")
 {
     string_map map("waiters");
     waiter_cancel_state st;

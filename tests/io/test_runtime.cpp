@@ -137,7 +137,7 @@ task<int> async_cpu_void_and_move_only(asio::thread_pool::executor_type cpu)
     co_return ran.load();
 }
 
-TEST_CASE("async_on_cpu rethrows the callable's exception; void and move-only callables work",
+TEST_CASE("async_on_cpu rethrows the callable's exception, void and move-only callables work",
           "[runtime]")
 {
     pkg::io::runtime rt(pkg::io::runtime::options{.cpu_threads = 2});
@@ -576,7 +576,7 @@ task<fan_out_outcome> async_cancelled_fan_out(sleeper_stats* stats)
     co_return out;
 }
 
-TEST_CASE("cancelling the root cancels every child; nothing keeps running", "[runtime]")
+TEST_CASE("cancelling the root cancels every child, nothing keeps running", "[runtime]")
 {
     pkg::io::runtime rt(pkg::io::runtime::options{.cpu_threads = 1});
     sleeper_stats stats;
