@@ -306,13 +306,3 @@ TEST_CASE("tag::parse rejects malformed tags and says why", "[tags]")
     // The offending text is quoted in full (short inputs) so the user can find it.
     CHECK_THAT(tag::parse("py3-none").error().message, Catch::StartsWith("\"py3-none\""));
 }
-
-TEST_CASE("quote_for_message escapes and truncates", "[tags]")
-{
-    using pkg::wheel::quote_for_message;
-    CHECK(quote_for_message("abc") == "\"abc\"");
-    CHECK(quote_for_message("a\"b\\c") == "\"a\\\"b\\\\c\"");
-    CHECK(quote_for_message(std::string_view("\n\x7f", 2)) == "\"\\x0a\\x7f\"");
-    const std::string long_text(500, 'x');
-    CHECK(quote_for_message(long_text) == "\"" + std::string(200, 'x') + "…\"");
-}

@@ -56,7 +56,7 @@ result<api_version> parse_api_version(std::string_view text, std::string_view so
 {
     const auto unreadable = [&] {
         return fail(errc::unsupported_api_version,
-                    "cannot read the simple API version " + wheel::quote_for_message(text) +
+                    "cannot read the simple API version " + pkg::quote_for_message(text) +
                         " in " + std::string(source) + " (expected <major>.<minor>, e.g. \"1.0\")",
                     redact_url(page_url));
     };
@@ -145,13 +145,13 @@ result<project_page> parse_project_page(std::string_view content_type, std::stri
     if (media.starts_with(versioned_prefix)) {
         return fail(errc::unsupported_api_version,
                     "the index answered with Content-Type " +
-                        wheel::quote_for_message(content_type) +
+                        pkg::quote_for_message(content_type) +
                         "; pkg understands simple API version 1 only (" +
                         std::string(json_media_type) + " or " + std::string(html_media_type) + ")",
                     redact_url(page_url));
     }
     return fail(errc::invalid_index_page,
-                "the index answered with Content-Type " + wheel::quote_for_message(content_type) +
+                "the index answered with Content-Type " + pkg::quote_for_message(content_type) +
                     ", which is not a project page (expected " + std::string(json_media_type) +
                     ", " + std::string(html_media_type) + " or text/html)",
                 redact_url(page_url),

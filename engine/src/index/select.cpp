@@ -398,7 +398,7 @@ result<selection> select_wheel(const project_page& page, std::string_view name,
     }
     if (chosen.has_invalid_requires_python) {
         out.warnings.push_back(pin + ": ignored the invalid Requires-Python " +
-                               wheel::quote_for_message(file.requires_python) + " of " +
+                               pkg::quote_for_message(file.requires_python) + " of " +
                                file.filename);
     }
     if (!chosen.is_exact) {

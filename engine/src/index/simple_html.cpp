@@ -20,7 +20,7 @@
 namespace pkg::index {
 namespace {
 
-using wheel::quote_for_message;
+using pkg::quote_for_message;
 
 // Every relative link is resolved against <base href>, so each anchor's URL is at least as long
 // as it: a long base on a page of many tiny anchors would multiply the body's size in memory

@@ -24,7 +24,7 @@ namespace pkg::index {
 namespace {
 
 namespace od = simdjson::ondemand;
-using wheel::quote_for_message;
+using pkg::quote_for_message;
 
 std::string_view type_name(od::json_type type) noexcept
 {

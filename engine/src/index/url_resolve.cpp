@@ -193,8 +193,8 @@ result<std::string> resolve_url(std::string_view base_text, std::string_view ref
     const url_reference base = split_url(base_clean);
     if (!base.scheme) {
         return fail(errc::invalid_url,
-                    "cannot resolve " + wheel::quote_for_message(reference_clean) + " against " +
-                        wheel::quote_for_message(redact_url(base_clean)) +
+                    "cannot resolve " + pkg::quote_for_message(reference_clean) + " against " +
+                        pkg::quote_for_message(redact_url(base_clean)) +
                         ": the base URL has no scheme (expected an absolute URL such as "
                         "https://host/simple/name/ or file:///path/)");
     }

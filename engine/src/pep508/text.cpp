@@ -2,42 +2,10 @@
 
 #include <string>
 
+#include "base/quote.hpp"
+
 namespace pkg::pep508::detail {
-namespace {
-
-constexpr std::size_t max_quoted_bytes = 200;
-
-void append_hex_byte(std::string& out, unsigned char byte)
-{
-    constexpr char digits[] = "0123456789abcdef";
-    out += "\\x";
-    out.push_back(digits[byte >> 4]);
-    out.push_back(digits[byte & 0xf]);
-}
-
-}  // namespace
-
-std::string quote(std::string_view text)
-{
-    std::string out = "\"";
-    const std::size_t shown = text.size() > max_quoted_bytes ? max_quoted_bytes : text.size();
-    for (std::size_t i = 0; i < shown; ++i) {
-        const auto byte = static_cast<unsigned char>(text[i]);
-        if (byte == '"' || byte == '\\') {
-            out.push_back('\\');
-            out.push_back(static_cast<char>(byte));
-        } else if (byte < 0x20 || byte >= 0x7f) {
-            append_hex_byte(out, byte);
-        } else {
-            out.push_back(static_cast<char>(byte));
-        }
-    }
-    out.push_back('"');
-    if (shown < text.size()) {
-        out += "...";
-    }
-    return out;
-}
+std::string quote(std::string_view text) { return quote_for_message(text); }
 
 std::string describe_char(char c)
 {

@@ -444,9 +444,9 @@ result<interpreter_facts> facts_from_element(dom::element element, std::string_v
 std::string excerpt(std::string_view text, std::size_t limit = 200)
 {
     if (text.size() > limit) {
-        return wheel::quote_for_message(text.substr(0, limit));
+        return pkg::quote_for_message(text.substr(0, limit));
     }
-    return wheel::quote_for_message(text);
+    return pkg::quote_for_message(text);
 }
 
 // ---- cache --------------------------------------------------------------------------------------

@@ -181,29 +181,6 @@ std::string key_of(std::string_view interpreter, std::string_view abi, std::stri
 
 }  // namespace
 
-std::string quote_for_message(std::string_view text)
-{
-    constexpr std::size_t max_shown = 200;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < text.size() && i < max_shown; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            std::array<char, 5> buf{};
-            std::snprintf(buf.data(), buf.size(), "\\x%02x", c);
-            out += buf.data();
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (text.size() > max_shown) {
-        out += "…";
-    }
-    out += '"';
-    return out;
-}
 
 result<tag> tag::parse(std::string_view text)
 {

@@ -13,6 +13,8 @@
 
 #include <pkg/io/error.hpp>
 
+#include "base/quote.hpp"
+
 namespace pkg::wheel {
 
 /// One `interpreter-abi-platform` triple, e.g. `cp311-cp311-manylinux_2_17_x86_64`.
@@ -30,9 +32,7 @@ struct tag {
     friend auto operator<=>(const tag&, const tag&) = default;
 };
 
-/// `text` in double quotes for an error message: non-printable bytes as `\xNN`, `"` and `\`
-/// escaped, cut after 200 bytes with `…`. Shared by the tag and wheel filename parsers.
-std::string quote_for_message(std::string_view text);
+// quote_for_message (base/quote.hpp) quotes input in the errors of both parsers.
 
 /// What tag generation needs to know about a target interpreter.
 struct interpreter_description {
