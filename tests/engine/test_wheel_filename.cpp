@@ -212,7 +212,7 @@ TEST_CASE("invalid wheel filenames are rejected with the reason", "[tags][wheel]
         CHECK_THAT(r.error().message, Catch::Contains(c.says));
         // Every message cites the whole filename.
         CHECK_THAT(r.error().message,
-                   Catch::StartsWith("invalid wheel filename " + pkg::pkg::quote_for_message(c.filename)));
+                   Catch::StartsWith("invalid wheel filename " + pkg::quote_for_message(c.filename)));
     }
     SECTION("too-many-parts errors hint at PEP 427 escaping")
     {
