@@ -9,6 +9,7 @@
 
 #include <pkg/engine/build_info.hpp>
 
+#include "cache_command.hpp"
 #include "exit_codes.hpp"
 
 namespace {
@@ -27,7 +28,6 @@ constexpr planned_command planned[] = {
     {"list", "List the packages installed in an environment"},
     {"freeze", "Print the installed packages as requirements"},
     {"venv", "Create a virtual environment"},
-    {"cache", "Inspect and clean the cache (dir, size, clean, prune)"},
 };
 
 }  // namespace
@@ -38,6 +38,11 @@ int main(int argc, char** argv)
     app.set_version_flag("-V,--version", std::string("pkg ") + std::string(pkg::engine_version()));
     app.require_subcommand(0, 1);
     app.fallthrough(false);
+
+    std::string cache_dir;
+    app.add_option("--cache-dir", cache_dir, "The cache directory (default: ~/.cache/pkg)")
+        ->envname("PKG_CACHE_DIR");
+    const pkg::cli::cache_command cache(app, cache_dir);
 
     for (const auto& p : planned) {
         auto* sub = app.add_subcommand(p.name, std::string("[not implemented yet] ") + p.what);
@@ -54,6 +59,9 @@ int main(int argc, char** argv)
         return rc == 0 ? pkg::cli::exit_code::success : pkg::cli::exit_code::usage;
     }
 
+    if (cache.is_selected()) {
+        return cache.run();
+    }
     for (const auto& p : planned) {
         if (app.got_subcommand(p.name)) {
             fmt::print(stderr, "pkg {}: not implemented yet in pkg {}\n", p.name,

@@ -25,6 +25,10 @@ public:
         case errc::invalid_zip: return "invalid zip archive";
         case errc::unsafe_zip_path: return "unsafe path in zip archive";
         case errc::zip_limit_exceeded: return "zip archive exceeds a limit";
+        case errc::cache_locked: return "cache is locked by another process";
+        case errc::corrupt_cache_entry: return "corrupt cache entry";
+        case errc::not_a_cache: return "not a pkg cache directory";
+        case errc::no_cache_directory: return "no cache directory";
         }
         return "unknown pkg error";
     }

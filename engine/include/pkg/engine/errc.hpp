@@ -21,6 +21,10 @@ enum class errc {
     invalid_zip,         ///< A zip archive is malformed, inconsistent, or uses a feature pkg refuses.
     unsafe_zip_path,     ///< A zip entry name could escape the target or is not a portable path.
     zip_limit_exceeded,  ///< A zip archive exceeds a configured limit (size, entries, ratio).
+    cache_locked,         ///< The cache lock stayed busy past the timeout; message names the holder.
+    corrupt_cache_entry,  ///< A cache file (archive manifest, pointer) is malformed; treated as a miss.
+    not_a_cache,          ///< Refused to clean or prune a directory that is not a pkg cache.
+    no_cache_directory,   ///< No cache directory could be determined (no PKG_CACHE_DIR, XDG, HOME).
 };
 
 /// The category of `pkg::errc` (name "pkg").
