@@ -29,6 +29,9 @@ public:
         case errc::corrupt_cache_entry: return "corrupt cache entry";
         case errc::not_a_cache: return "not a pkg cache directory";
         case errc::no_cache_directory: return "no cache directory";
+        case errc::hash_mismatch: return "hash mismatch";
+        case errc::record_mismatch: return "wheel RECORD does not match its files";
+        case errc::invalid_wheel: return "invalid wheel";
         }
         return "unknown pkg error";
     }

@@ -25,6 +25,9 @@ enum class errc {
     corrupt_cache_entry,  ///< A cache file (archive manifest, pointer) is malformed; treated as a miss.
     not_a_cache,          ///< Refused to clean or prune a directory that is not a pkg cache.
     no_cache_directory,   ///< No cache directory could be determined (no PKG_CACHE_DIR, XDG, HOME).
+    hash_mismatch,    ///< Downloaded bytes do not have the expected (pinned or index) SHA-256.
+    record_mismatch,  ///< A wheel's RECORD disagrees with its files (missing, extra, size, hash).
+    invalid_wheel,    ///< A wheel archive lacks what a wheel must hold (its .dist-info/RECORD).
 };
 
 /// The category of `pkg::errc` (name "pkg").
