@@ -692,3 +692,306 @@ TEST_CASE("pipeline: RECORD parsing follows Python's csv dialect", "[pipeline]")
     CHECK(pkg::pipeline::base64_urlsafe_nopad("foo") == "Zm9v");
     CHECK(pkg::pipeline::base64_urlsafe_nopad("\xfb\xff") == "-_8");
 }
+
+namespace {
+
+// A one-file HTTP server on a thread: the first `cut_requests` requests get the headers of the
+// whole body, half of it, and a closed connection (no Accept-Ranges, so the client must reset
+// its sink and start over); later requests get everything.
+class cutting_server {
+public:
+    cutting_server(std::string body, int cut_requests)
+        : body_(std::move(body)), cut_requests_(cut_requests)
+    {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~cutting_server()
+    {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+        thread_.join();
+    }
+    cutting_server(const cutting_server&) = delete;
+    cutting_server& operator=(const cutting_server&) = delete;
+
+    std::string url(const std::string& path) const
+    {
+        return "http://127.0.0.1:" + std::to_string(port_) + path;
+    }
+    int requests() const { return requests_; }
+
+private:
+    void serve()
+    {
+        for (;;) {
+            const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) {
+                return;
+            }
+            std::string head;
+            char buf[4096];
+            while (head.find("\r\n\r\n") == std::string::npos) {
+                const ssize_t n = ::read(c, buf, sizeof buf);
+                if (n <= 0) {
+                    break;
+                }
+                head.append(buf, static_cast<std::size_t>(n));
+            }
+            const int number = ++requests_;
+            const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " +
+                                         std::to_string(body_.size()) +
+                                         "\r\nConnection: close\r\n\r\n";
+            const std::size_t body_bytes =
+                number <= cut_requests_ ? body_.size() / 2 : body_.size();
+            const std::string out = response + body_.substr(0, body_bytes);
+            std::size_t sent = 0;
+            while (sent < out.size()) {
+                const ssize_t n = ::send(c, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+                if (n <= 0) {
+                    break;
+                }
+                sent += static_cast<std::size_t>(n);
+            }
+            ::close(c);
+        }
+    }
+
+    std::string body_;
+    int cut_requests_ = 0;
+    int fd_ = -1;
+    int port_ = 0;
+    std::atomic<int> requests_{0};
+    std::thread thread_;
+};
+
+struct child {
+    pid_t pid = -1;
+    stdfs::path out;
+    stdfs::path err;
+};
+
+child spawn_worker(const std::vector<std::string>& args, const stdfs::path& log_prefix)
+{
+    child c;
+    c.out = log_prefix.string() + ".out";
+    c.err = log_prefix.string() + ".err";
+    std::vector<std::string> argv_text = {PKG_TEST_HELPER_pipeline_worker};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_text) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int rc = ::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(rc == 0);
+    return c;
+}
+
+int wait_child(const child& c)
+{
+    int status = 0;
+    REQUIRE(::waitpid(c.pid, &status, 0) == c.pid);
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return 128 + WTERMSIG(status);
+}
+
+// Served wheels for the multi-process tests: two Debian ones and small generated ones.
+struct served_set {
+    std::vector<std::pair<std::string, std::string>> files;  // nginx path → bytes
+    std::vector<std::pair<std::string, std::string>> wheels;  // nginx path → sha256
+};
+
+served_set make_served_set(int generated)
+{
+    served_set s;
+    for (const char* w : {"wheel-0.38.4-py3-none-any.whl", "setuptools-66.1.1-py3-none-any.whl"}) {
+        const std::string bytes = debian_wheel(w);
+        s.files.emplace_back(std::string("p/") + w, bytes);
+        s.wheels.emplace_back(std::string("/p/") + w, pkg::cache::sha256_hex(bytes));
+    }
+    for (int i = 0; i < generated; ++i) {
+        wheel_spec spec;
+        spec.name = "gen" + std::to_string(i);
+        for (int f = 0; f < 40; ++f) {
+            spec.entries.push_back(file_entry("gen" + std::to_string(i) + "/m" + std::to_string(f) +
+                                                  ".py",
+                                              std::string(200 + f * 37, static_cast<char>('a' + f % 26))));
+        }
+        const std::string bytes = build_wheel(spec);
+        s.files.emplace_back("p/" + wheel_filename(spec), bytes);
+        s.wheels.emplace_back("/p/" + wheel_filename(spec), pkg::cache::sha256_hex(bytes));
+    }
+    return s;
+}
+
+stdfs::path write_list(const stdfs::path& file, const pkg::test::nginx_fixture& nginx,
+                       const served_set& set, const std::vector<std::size_t>& which)
+{
+    std::ofstream out(file);
+    for (std::size_t i : which) {
+        out << nginx.http_url(set.wheels[i].first) << " " << set.wheels[i].second << "\n";
+    }
+    return file;
+}
+
+// Every archive in the cache matches its manifest (complete, never partial).
+std::size_t verify_all_archives(const stdfs::path& root)
+{
+    std::size_t n = 0;
+    std::error_code ec;
+    for (auto it = stdfs::directory_iterator(root / "archive-v1", ec);
+         !ec && it != stdfs::directory_iterator(); it.increment(ec)) {
+        auto checked = pkg::pipeline::verify_archive(it->path());
+        INFO(it->path().string());
+        if (!checked) {
+            FAIL(checked.error().to_string());
+        }
+        CHECK(checked->sha256 == it->path().filename().string());
+        ++n;
+    }
+    return n;
+}
+
+std::string logs(const child& c) { return read_file(c.out) + read_file(c.err); }
+
+}  // namespace
+
+TEST_CASE("pipeline: a body cut short restarts from zero through the sink's reset",
+          "[pipeline][cache]")
+{
+    scratch_dir scratch("reset");
+    const std::string bytes = debian_wheel("pip-23.0.1-py3-none-any.whl");
+    cutting_server server(bytes, 2);
+    pipeline_env env(scratch.path);
+    wheel_request r;
+    r.url = server.url("/pip-23.0.1-py3-none-any.whl");
+    r.pinned_sha256 = pkg::cache::sha256_hex(bytes);
+    auto a = env.fetch(r);
+    REQUIRE(a);
+    CHECK(server.requests() == 3);  // two cut bodies, then the whole one
+    CHECK(env.ctx->http_fetches == 1);
+    check_against_python_manifest(a->dir, "pip-23.0.1-py3-none-any.whl");
+    CHECK(count_entries(scratch.path / "tmp") == 0);
+}
+
+TEST_CASE("pipeline: 8 processes fetch overlapping wheels into one cold cache while a 9th "
+          "prunes and cleans",
+          "[pipeline][cache]")
+{
+    scratch_dir scratch("multi");
+    const served_set set = make_served_set(4);
+    pkg::test::nginx_fixture nginx(set.files);
+    const stdfs::path root = scratch.path / "cache";
+    REQUIRE(pkg::cache::cache::open(root));
+    const stdfs::path stop = scratch.path / "stop";
+    child gc = spawn_worker({"gc", root.string(), stop.string()}, scratch.path / "gc");
+    std::vector<child> workers;
+    const std::size_t n = set.wheels.size();
+    for (std::size_t i = 0; i < 8; ++i) {
+        const stdfs::path list = write_list(scratch.path / ("list" + std::to_string(i)), nginx,
+                                            set, {i % n, (i + 1) % n, (i + 3) % n});
+        workers.push_back(spawn_worker({"fetch", root.string(), list.string()},
+                                       scratch.path / ("worker" + std::to_string(i))));
+    }
+    for (const child& w : workers) {
+        const int code = wait_child(w);
+        INFO(logs(w));
+        CHECK(code == 0);
+    }
+    write_file(stop, "");
+    const int gc_code = wait_child(gc);
+    INFO(logs(gc));
+    CHECK(gc_code == 0);
+    CHECK(read_file(gc.out).find("rounds ") == 0);
+    verify_all_archives(root);
+}
+
+TEST_CASE("pipeline: workers killed at random moments never leave a partial archive",
+          "[pipeline][cache]")
+{
+    scratch_dir scratch("crash");
+    const served_set set = make_served_set(3);
+    pkg::test::nginx_fixture nginx(set.files);
+    std::vector<std::size_t> all(set.wheels.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        all[i] = i;
+    }
+    const stdfs::path list = write_list(scratch.path / "list", nginx, set, all);
+    const stdfs::path root = scratch.path / "cache";
+
+    // How long a cold run takes here (debug, sanitizers, load): kills land inside that window.
+    const auto started = std::chrono::steady_clock::now();
+    {
+        child probe = spawn_worker({"fetch", (scratch.path / "probe").string(), list.string()},
+                                   scratch.path / "probe");
+        INFO(logs(probe));
+        REQUIRE(wait_child(probe) == 0);
+    }
+    const auto cold = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    std::mt19937 random(std::random_device{}());
+    std::uniform_int_distribution<std::int64_t> delay(0, cold.count());
+
+    pkg::cache_options options;
+    options.cache_dir = root.string();
+    options.lock_timeout = 10s;
+    std::size_t iterations_with_leftovers = 0;
+    constexpr int kills = 24;
+    for (int i = 0; i < kills; ++i) {
+        INFO("iteration " << i);
+        child w = spawn_worker({"fetch", root.string(), list.string()},
+                               scratch.path / ("killed" + std::to_string(i)));
+        std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
+        ::kill(w.pid, SIGKILL);
+        wait_child(w);
+        // Archives that exist are complete.
+        verify_all_archives(root);
+        if (i % 4 == 3) {
+            // The next run succeeds (and finds or finishes everything).
+            child next = spawn_worker({"fetch", root.string(), list.string()},
+                                      scratch.path / ("next" + std::to_string(i)));
+            INFO(logs(next));
+            REQUIRE(wait_child(next) == 0);
+            CHECK(verify_all_archives(root) == set.wheels.size());
+        }
+        // Leftover staging trees are fresh, so prune keeps them; backdated by two hours (what
+        // an abandoned tree looks like after an hour) prune removes them.
+        const std::size_t leftovers = count_entries(root / "tmp");
+        if (leftovers > 0) {
+            ++iterations_with_leftovers;
+            auto kept = pkg::cache_prune(options, false);
+            REQUIRE(kept);
+            CHECK(count_entries(root / "tmp") == leftovers);
+            const auto now = std::chrono::system_clock::now().time_since_epoch();
+            const auto old = std::chrono::duration_cast<std::chrono::seconds>(now - 2h).count();
+            const timespec times[2] = {{old, 0}, {old, 0}};
+            for (const auto& e : stdfs::directory_iterator(root / "tmp")) {
+                REQUIRE(::utimensat(AT_FDCWD, e.path().c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
+            }
+            auto pruned = pkg::cache_prune(options, false);
+            REQUIRE(pruned);
+            CHECK(count_entries(root / "tmp") == 0);
+        }
+        // Cold again for the next kill.
+        REQUIRE(pkg::cache_clean(options, {}, false));
+    }
+    INFO("kills that left staging trees: " << iterations_with_leftovers);
+    CHECK(iterations_with_leftovers > 0);
+}
