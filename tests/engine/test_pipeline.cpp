@@ -4,16 +4,6 @@
 // (tests/helpers/pipeline_worker.cpp) sharing one cache while it is pruned and while they are
 // killed.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -29,7 +19,16 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <pkg/engine/cache.hpp>
 #include <pkg/engine/errc.hpp>
@@ -111,7 +110,8 @@ std::string record_hash(const std::string& bytes)
 // Everything one pipeline needs, torn down in the right order (backend and client before the
 // runtime's io_context).
 struct pipeline_env {
-    explicit pipeline_env(const stdfs::path& cache_root, std::size_t unzip = 4)
+    explicit pipeline_env(const stdfs::path& cache_root, std::size_t unzip = 4,
+                          std::string ca_file = {})
         : rt(pkg::io::runtime::options{.cpu_threads = 2})
     {
         auto c = pkg::cache::cache::open(cache_root);
@@ -125,6 +125,7 @@ struct pipeline_env {
         options.read_timeout = 5s;
         options.backoff_base = 1ms;
         options.backoff_cap = 5ms;
+        options.ca_file = std::move(ca_file);
         http = std::make_unique<pkg::io::http_client>(rt.executor(), options);
         unzip_slots = std::make_unique<pkg::io::slots>(rt.executor(), unzip, "unzip_slots");
         ctx = std::make_shared<pkg::pipeline::pipeline_context>(rt.cpu_executor(), *http, *files,
@@ -190,23 +191,28 @@ struct wheel_spec {
     std::string name = "demo";
     std::string version = "1.0";
     std::vector<pkg::test::zip_writer_entry> entries;
-    std::string record_extra;          // lines appended to RECORD
-    bool is_record_complete = true;    // false: the first entry is left out of RECORD
+    std::string record_extra;       // lines appended to RECORD
+    bool is_record_complete = true; // false: the first entry is left out of RECORD
     bool has_record = true;
 };
 
-std::string dist_info(const wheel_spec& spec) { return spec.name + "-" + spec.version + ".dist-info"; }
+std::string dist_info(const wheel_spec& spec)
+{
+    return spec.name + "-" + spec.version + ".dist-info";
+}
 
 std::string build_wheel(wheel_spec spec, const pkg::test::zip_writer_options& options = {})
 {
     std::vector<pkg::test::zip_writer_entry> entries = spec.entries;
     pkg::test::zip_writer_entry wheel_file;
     wheel_file.name = dist_info(spec) + "/WHEEL";
-    wheel_file.content = "Wheel-Version: 1.0\nGenerator: pkg-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
+    wheel_file.content =
+        "Wheel-Version: 1.0\nGenerator: pkg-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
     entries.push_back(wheel_file);
     pkg::test::zip_writer_entry metadata;
     metadata.name = dist_info(spec) + "/METADATA";
-    metadata.content = "Metadata-Version: 2.1\nName: " + spec.name + "\nVersion: " + spec.version + "\n";
+    metadata.content =
+        "Metadata-Version: 2.1\nName: " + spec.name + "\nVersion: " + spec.version + "\n";
     entries.push_back(metadata);
     std::string record;
     bool is_first = true;
@@ -293,7 +299,7 @@ std::string debian_wheel(const std::string& name)
     return read_file(stdfs::path("/usr/share/python-wheels") / name);
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("pipeline: Debian's wheels over nginx into a cold cache, then warm with no network",
           "[pipeline][cache]")
@@ -316,7 +322,7 @@ TEST_CASE("pipeline: Debian's wheels over nginx into a cold cache, then warm wit
             wheel_request r;
             r.url = nginx.http_url(std::string("/packages/") + w);
             r.index_url = index_url;
-            r.index_sha256 = hashes[w];  // as an index page would give it
+            r.index_sha256 = hashes[w]; // as an index page would give it
             jobs.push_back(pkg::pipeline::async_fetch_wheel(env.ctx, r));
         }
         auto outcomes = env.rt.run(pkg::io::async_collect(std::move(jobs), std::size_t{3}));
@@ -364,6 +370,48 @@ TEST_CASE("pipeline: Debian's wheels over nginx into a cold cache, then warm wit
     CHECK(env.ctx->http_fetches == 0);
 }
 
+TEST_CASE("pipeline: URL-escaped filenames, HTTPS, and HTTP errors naming package and URL",
+          "[pipeline][cache]")
+{
+    scratch_dir scratch("https");
+    wheel_spec spec;
+    spec.version = "1.0+local";
+    spec.entries.push_back(file_entry("demo/__init__.py", "x = 1\n"));
+    const std::string bytes = build_wheel(spec);
+    pkg::test::nginx_fixture nginx({{"p/demo-1.0+local-py3-none-any.whl", bytes}});
+    pipeline_env env(scratch.path, 4, nginx.ca_file());
+    wheel_request r;
+    r.url = nginx.https_url("/p/demo-1.0%2Blocal-py3-none-any.whl#sha256=" +
+                            pkg::cache::sha256_hex(bytes));
+    r.index_url = index_url;
+    auto a = env.fetch(r);
+    REQUIRE(a);
+    CHECK(a->manifest->wheel_filename == "demo-1.0+local-py3-none-any.whl");
+    CHECK(a->manifest->version == "1.0+local");
+    CHECK(read_file(a->dir / "demo/__init__.py") == "x = 1\n");
+    auto hit = env.wheel_cache->lookup_wheel(index_url, "demo", "demo-1.0+local-py3-none-any.whl");
+    REQUIRE(hit);
+    CHECK(hit->dir == a->dir);
+
+    wheel_request missing;
+    missing.url = nginx.http_url("/p/gone-2.0-py3-none-any.whl");
+    auto b = env.fetch(missing);
+    REQUIRE_FALSE(b);
+    const std::string text = b.error().to_string();
+    INFO(text);
+    CHECK(text.find("gone 2.0") != std::string::npos);
+    CHECK(text.find("/p/gone-2.0-py3-none-any.whl") != std::string::npos);
+
+    wheel_request not_a_wheel;
+    not_a_wheel.url = nginx.http_url("/p/readme.txt");
+    auto c = env.fetch(not_a_wheel);
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == pkg::errc::invalid_wheel_filename);
+    CHECK(c.error().to_string().find("/p/readme.txt") != std::string::npos);
+    CHECK(env.ctx->http_fetches == 2);  // the bad filename never reached the network
+    CHECK(count_entries(scratch.path / "tmp") == 0);
+}
+
 TEST_CASE("pipeline: a hash mismatch names package, URL, expected and got; nothing published",
           "[pipeline][cache]")
 {
@@ -378,7 +426,7 @@ TEST_CASE("pipeline: a hash mismatch names package, URL, expected and got; nothi
     r.url.insert(r.url.find("//") + 2, "user:s3cret@");
     r.index_url = index_url;
     r.pinned_sha256 = wrong;
-    r.index_sha256 = pkg::cache::sha256_hex(bytes);  // the pin wins
+    r.index_sha256 = pkg::cache::sha256_hex(bytes); // the pin wins
     auto a = env.fetch(r);
     REQUIRE_FALSE(a);
     CHECK(a.error().code == pkg::errc::hash_mismatch);
@@ -445,8 +493,7 @@ TEST_CASE("pipeline: generated wheels of every zip shape unpack exactly", "[pipe
          },
          {}},
         {"zip64", [](auto&) {}, zip64_options()},
-        {"zip64 with descriptors", [](auto& e) { e.data_descriptor = true; },
-         zip64_options()},
+        {"zip64 with descriptors", [](auto& e) { e.data_descriptor = true; }, zip64_options()},
     };
     int n = 0;
     for (auto& s : shapes) {
@@ -466,9 +513,8 @@ TEST_CASE("pipeline: generated wheels of every zip shape unpack exactly", "[pipe
         pkg::test::zip_writer_entry dir;
         dir.name = "pkg/data/";
         spec.entries.push_back(dir);
-        pkg::test::zip_writer_entry script = file_entry(spec.name + "-" + spec.version +
-                                                            ".data/scripts/tool",
-                                                        "#!python\nprint(1)\n");
+        pkg::test::zip_writer_entry script = file_entry(
+            spec.name + "-" + spec.version + ".data/scripts/tool", "#!python\nprint(1)\n");
         script.unix_mode = 0100755;
         spec.entries.push_back(script);
         for (auto& e : spec.entries) {
@@ -536,7 +582,8 @@ TEST_CASE("pipeline: RECORD mismatches are errors naming the file; nothing publi
              // Rebuilt below with a size of 4 in RECORD.
          },
          {"size of 'pkg/a.py'", "RECORD says '4'", "3 bytes"}},
-        {"wrong hash", [](wheel_spec& s) { s.entries.push_back(file_entry("pkg/a.py", "abc")); },
+        {"wrong hash",
+         [](wheel_spec& s) { s.entries.push_back(file_entry("pkg/a.py", "abc")); },
          {"sha256 of 'pkg/a.py'", "RECORD says"}},
         {"listed file missing",
          [](wheel_spec& s) {
@@ -582,11 +629,11 @@ TEST_CASE("pipeline: RECORD mismatches are errors naming the file; nothing publi
         if (c.label == "wrong size" || c.label == "wrong hash") {
             // Edit RECORD's line for pkg/a.py by rebuilding the archive with a doctored RECORD.
             std::vector<pkg::test::zip_writer_entry> entries = spec.entries;
-            entries.push_back(file_entry(dist_info(spec) + "/RECORD",
-                                         "pkg/a.py,sha256=" +
-                                             record_hash(c.label == "wrong size" ? "abc" : "abd") +
-                                             "," + (c.label == "wrong size" ? "4" : "3") + "\n" +
-                                             dist_info(spec) + "/RECORD,,\n"));
+            entries.push_back(file_entry(
+                dist_info(spec) + "/RECORD",
+                "pkg/a.py,sha256=" + record_hash(c.label == "wrong size" ? "abc" : "abd") + "," +
+                    (c.label == "wrong size" ? "4" : "3") + "\n" + dist_info(spec) +
+                    "/RECORD,,\n"));
             bytes = pkg::test::write_zip(entries);
         }
         const stdfs::path file = scratch.path / wheel_filename(spec);
@@ -621,8 +668,7 @@ TEST_CASE("pipeline: malicious or malformed zips publish nothing and write nothi
                                           file_entry("demo-1.0.dist-info/RECORD", "")});
          },
          pkg::errc::unsafe_zip_path, "evil.txt"},
-        {"absolute path",
-         [] { return pkg::test::write_zip({file_entry("/tmp/evil.txt", "boo")}); },
+        {"absolute path", [] { return pkg::test::write_zip({file_entry("/tmp/evil.txt", "boo")}); },
          pkg::errc::unsafe_zip_path, "evil.txt"},
         {"manifest overwrite",
          [] { return pkg::test::write_zip({file_entry(".pkg-archive", "pkg-archive 1\n")}); },
@@ -748,9 +794,9 @@ private:
                 head.append(buf, static_cast<std::size_t>(n));
             }
             const int number = ++requests_;
-            const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                         std::to_string(body_.size()) +
-                                         "\r\nConnection: close\r\n\r\n";
+            const std::string response =
+                "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body_.size()) +
+                "\r\nConnection: close\r\n\r\n";
             const std::size_t body_bytes =
                 number <= cut_requests_ ? body_.size() / 2 : body_.size();
             const std::string out = response + body_.substr(0, body_bytes);
@@ -794,8 +840,10 @@ child spawn_worker(const std::vector<std::string>& args, const stdfs::path& log_
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
     const int rc = ::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     REQUIRE(rc == 0);
@@ -815,7 +863,7 @@ int wait_child(const child& c)
 // Served wheels for the multi-process tests: two Debian ones and small generated ones.
 struct served_set {
     std::vector<std::pair<std::string, std::string>> files;  // nginx path → bytes
-    std::vector<std::pair<std::string, std::string>> wheels;  // nginx path → sha256
+    std::vector<std::pair<std::string, std::string>> wheels; // nginx path → sha256
 };
 
 served_set make_served_set(int generated, bool with_setuptools)
@@ -834,9 +882,9 @@ served_set make_served_set(int generated, bool with_setuptools)
         wheel_spec spec;
         spec.name = "gen" + std::to_string(i);
         for (int f = 0; f < 40; ++f) {
-            spec.entries.push_back(file_entry("gen" + std::to_string(i) + "/m" + std::to_string(f) +
-                                                  ".py",
-                                              std::string(200 + f * 37, static_cast<char>('a' + f % 26))));
+            spec.entries.push_back(
+                file_entry("gen" + std::to_string(i) + "/m" + std::to_string(f) + ".py",
+                           std::string(200 + f * 37, static_cast<char>('a' + f % 26))));
         }
         const std::string bytes = build_wheel(spec);
         s.files.emplace_back("p/" + wheel_filename(spec), bytes);
@@ -873,9 +921,12 @@ std::size_t verify_all_archives(const stdfs::path& root)
     return n;
 }
 
-std::string logs(const child& c) { return read_file(c.out) + read_file(c.err); }
+std::string logs(const child& c)
+{
+    return read_file(c.out) + read_file(c.err);
+}
 
-}  // namespace
+} // namespace
 
 TEST_CASE("pipeline: a body cut short restarts from zero through the sink's reset",
           "[pipeline][cache]")
@@ -889,7 +940,7 @@ TEST_CASE("pipeline: a body cut short restarts from zero through the sink's rese
     r.pinned_sha256 = pkg::cache::sha256_hex(bytes);
     auto a = env.fetch(r);
     REQUIRE(a);
-    CHECK(server.requests() == 3);  // two cut bodies, then the whole one
+    CHECK(server.requests() == 3); // two cut bodies, then the whole one
     CHECK(env.ctx->http_fetches == 1);
     check_against_python_manifest(a->dir, "pip-23.0.1-py3-none-any.whl");
     CHECK(count_entries(scratch.path / "tmp") == 0);
@@ -909,8 +960,8 @@ TEST_CASE("pipeline: 8 processes fetch overlapping wheels into one cold cache wh
     std::vector<child> workers;
     const std::size_t n = set.wheels.size();
     for (std::size_t i = 0; i < 8; ++i) {
-        const stdfs::path list = write_list(scratch.path / ("list" + std::to_string(i)), nginx,
-                                            set, {i % n, (i + 1) % n, (i + 3) % n});
+        const stdfs::path list = write_list(scratch.path / ("list" + std::to_string(i)), nginx, set,
+                                            {i % n, (i + 1) % n, (i + 3) % n});
         workers.push_back(spawn_worker({"fetch", root.string(), list.string()},
                                        scratch.path / ("worker" + std::to_string(i))));
     }

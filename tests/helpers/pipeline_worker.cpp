@@ -7,7 +7,8 @@
 //                                   async_fetch_wheel, then re-checks each returned archive against
 //                                   its manifest while still holding the lock. Prints
 //                                   "fetched <n> downloaded <m>" on success.
-//   gc <cache_dir> <stop_file>      until <stop_file> exists: cache_prune, then cache_clean, through
+//   gc <cache_dir> <stop_file>      until <stop_file> exists: cache_prune, then cache_clean,
+//   through
 //                                   the public API (exclusive lock, waiting for installs); prints
 //                                   "rounds <n> removed <m>".
 // Exit 0: done and every check held; 1: an operation failed or a check broke (stderr says which);
@@ -145,7 +146,7 @@ int gc(const std::string& cache_dir, const std::string& stop_file)
     return 0;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -155,6 +156,7 @@ int main(int argc, char** argv)
     if (argc == 4 && std::string(argv[1]) == "gc") {
         return gc(argv[2], argv[3]);
     }
-    std::fprintf(stderr, "usage: pipeline_worker fetch <cache_dir> <list> | gc <cache_dir> <stop>\n");
+    std::fprintf(stderr,
+                 "usage: pipeline_worker fetch <cache_dir> <list> | gc <cache_dir> <stop>\n");
     return 2;
 }

@@ -1,5 +1,19 @@
 #include "pipeline/fetch_wheel.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <optional>
+#include <set>
+#include <system_error>
+#include <vector>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <pkg/engine/errc.hpp>
 
 #include "cache/digest.hpp"
@@ -11,21 +25,6 @@
 #include "runtime/runtime.hpp"
 #include "wheel/wheel_filename.hpp"
 #include "zip/inflate.hpp"
-
-#include <fmt/format.h>
-#include <openssl/evp.h>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <map>
-#include <optional>
-#include <set>
-#include <system_error>
-#include <vector>
 
 namespace pkg::pipeline {
 
@@ -86,12 +85,15 @@ std::string filename_from_url(std::string_view url)
     std::string out;
     for (std::size_t i = 0; i < last.size(); ++i) {
         auto hex_value = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            if (c >= '0' && c <= '9')
+                return c - '0';
+            if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
             return -1;
         };
-        if (last[i] == '%' && i + 2 < last.size() + 0 && hex_value(last[i + 1]) >= 0 &&
+        if (last[i] == '%' && i + 2 < last.size() && hex_value(last[i + 1]) >= 0 &&
             hex_value(last[i + 2]) >= 0) {
             out += static_cast<char>(hex_value(last[i + 1]) * 16 + hex_value(last[i + 2]));
             i += 2;
@@ -106,9 +108,9 @@ std::string filename_from_url(std::string_view url)
 struct wheel_identity {
     std::string filename;
     wheel::wheel_filename parsed;
-    std::string version_text;  ///< as written in the filename
-    std::string tags_text;     ///< compressed tag triple, lower case
-    std::string label;         ///< "pip 23.0.1: <redacted URL or path>"
+    std::string version_text; ///< as written in the filename
+    std::string tags_text;    ///< compressed tag triple, lower case
+    std::string label;        ///< "pip 23.0.1: <redacted URL or path>"
 };
 
 result<wheel_identity> identify(std::string filename, std::string_view source)
@@ -137,7 +139,8 @@ result<std::string> expected_hash(const wheel_request& request, std::string_view
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (!h.empty() && !cache::is_sha256_hex(h)) {
         return fail(std::make_error_code(std::errc::invalid_argument),
-                    fmt::format("expected sha256 '{}' is not 64 hex digits", h), std::string(label));
+                    fmt::format("expected sha256 '{}' is not 64 hex digits", h),
+                    std::string(label));
     }
     return h;
 }
@@ -164,8 +167,8 @@ std::optional<archive_ref> lookup_cached(const pipeline_context& ctx, const whee
         return std::nullopt;
     }
     if (!request.index_url.empty()) {
-        if (auto hit = ctx.cache.lookup_wheel(request.index_url, id.parsed.normalized_name,
-                                              id.filename)) {
+        if (auto hit =
+                ctx.cache.lookup_wheel(request.index_url, id.parsed.normalized_name, id.filename)) {
             return to_ref(std::move(*hit), true);
         }
     }
@@ -310,7 +313,8 @@ public:
         }
 
         // Small synchronous filesystem steps, off the io_context thread.
-        auto publish = [this, &manifest, &executables, &index_url]() -> result<std::filesystem::path> {
+        auto publish = [this, &manifest, &executables,
+                        &index_url]() -> result<std::filesystem::path> {
             for (const auto& path : executables) {
                 if (::chmod(path.c_str(), 0755) != 0) {
                     return fail(system_error(errno, "chmod", path.string()));
@@ -388,9 +392,9 @@ private:
             co_return co_await ctx_->files.async_create_directories(target);
         }
         if (entry.name == cache::manifest_file_name) {
-            co_return fail(errc::unsafe_zip_path,
-                           fmt::format("entry '{}' would overwrite pkg's archive manifest",
-                                       entry.name));
+            co_return fail(
+                errc::unsafe_zip_path,
+                fmt::format("entry '{}' would overwrite pkg's archive manifest", entry.name));
         }
         std::string name = entry.name;
         auto work = [e = std::move(entry)]() -> result<inflated> {
@@ -466,7 +470,7 @@ private:
     std::optional<zip::zip_stream_reader> reader_;
     std::uint64_t bytes_ = 0;
     std::map<std::string, unpacked_file> files_;
-    std::map<std::string, std::string> records_;  ///< candidate RECORD files' text
+    std::map<std::string, std::string> records_; ///< candidate RECORD files' text
     std::set<std::filesystem::path> dirs_made_;
 };
 
@@ -516,9 +520,8 @@ io::task<result<archive_ref>> async_download(std::shared_ptr<pipeline_context> c
 }
 
 io::task<result<archive_ref>> async_unpack_file(std::shared_ptr<pipeline_context> ctx,
-                                                std::filesystem::path wheel,
-                                                wheel_request request, wheel_identity id,
-                                                std::string expected)
+                                                std::filesystem::path wheel, wheel_request request,
+                                                wheel_identity id, std::string expected)
 {
     if (auto hit = lookup_cached(*ctx, request, id, expected)) {
         co_return std::move(*hit);
@@ -556,8 +559,7 @@ io::task<result<archive_ref>> async_unpack_file(std::shared_ptr<pipeline_context
         if (*n == 0) {
             break;
         }
-        if (auto fed = co_await u.async_feed(std::span<const std::byte>(buffer.data(), *n));
-            !fed) {
+        if (auto fed = co_await u.async_feed(std::span<const std::byte>(buffer.data(), *n)); !fed) {
             co_return fail(fed.error());
         }
     }
@@ -573,7 +575,7 @@ result<archive_ref> labelled(result<archive_ref> r, const std::string& label)
     return r;
 }
 
-}  // namespace
+} // namespace
 
 io::task<result<archive_ref>> async_fetch_wheel(std::shared_ptr<pipeline_context> ctx,
                                                 wheel_request request)
@@ -595,7 +597,8 @@ io::task<result<archive_ref>> async_fetch_wheel(std::shared_ptr<pipeline_context
     }
     std::string key = expected->empty() ? request.url : *expected;
     const std::string label = id->label;
-    auto producer = [ctx, request, id = *id, expected = *expected]() -> io::task<result<archive_ref>> {
+    auto producer = [ctx, request, id = *id,
+                     expected = *expected]() -> io::task<result<archive_ref>> {
         return async_download(ctx, request, id, expected);
     };
     auto outcome = co_await ctx->fetches.async_get_or_run(std::move(key), std::move(producer));
@@ -623,4 +626,4 @@ io::task<result<archive_ref>> async_unpack_local_wheel(std::shared_ptr<pipeline_
     co_return labelled(std::move(outcome), label);
 }
 
-}  // namespace pkg::pipeline
+} // namespace pkg::pipeline

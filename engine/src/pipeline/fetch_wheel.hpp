@@ -62,10 +62,10 @@ struct wheel_request {
 
 /// A validated archive in the cache.
 struct archive_ref {
-    std::string sha256;                ///< archive id (lower-case hex of the .whl)
-    std::filesystem::path dir;         ///< `archive-v1/<sha256>`
+    std::string sha256;        ///< archive id (lower-case hex of the .whl)
+    std::filesystem::path dir; ///< `archive-v1/<sha256>`
     std::shared_ptr<const cache::archive_manifest> manifest;
-    bool is_from_cache = false;        ///< found in the cache without downloading
+    bool is_from_cache = false; ///< found in the cache without downloading
 };
 
 /// What the pipeline works with. Held in a shared_ptr by every operation; the referenced
@@ -75,16 +75,16 @@ struct pipeline_context {
     pipeline_context(asio::thread_pool::executor_type cpu_executor, io::http_client& http_client,
                      io::file_backend& file_backend, const cache::cache& wheel_cache,
                      io::slots& unzip) noexcept
-        : cpu(std::move(cpu_executor)), http(http_client), files(file_backend),
-          cache(wheel_cache), unzip_slots(unzip)
+        : cpu(std::move(cpu_executor)), http(http_client), files(file_backend), cache(wheel_cache),
+          unzip_slots(unzip)
     {
     }
 
-    asio::thread_pool::executor_type cpu;  ///< inflate and hashing run here
+    asio::thread_pool::executor_type cpu; ///< inflate and hashing run here
     io::http_client& http;
     io::file_backend& files;
     const cache::cache& cache;
-    io::slots& unzip_slots;  ///< entries being inflated + written at once, over all wheels
+    io::slots& unzip_slots; ///< entries being inflated + written at once, over all wheels
     zip::limits limits{};
     /// One download per wheel per process: key = pinned sha256, else the URL.
     io::once_map<std::string, archive_ref> fetches{"wheel downloads"};
@@ -97,11 +97,11 @@ struct pipeline_context {
 /// leads to one whose hash is the expected one (or any, without an expected hash); otherwise
 /// downloaded, unpacked and published (see the file comment), once per process per key however
 /// many callers ask at once (concurrent callers await the same outcome).
-/// Errors (every message starts with "<name> <version>: <redacted URL>"): `errc::invalid_wheel_filename`;
-/// HTTP errors from the client; `errc::invalid_zip` / `unsafe_zip_path` / `zip_limit_exceeded`;
-/// `errc::hash_mismatch` (expected vs got); `errc::invalid_wheel` (no RECORD);
-/// `errc::record_mismatch`; cache and filesystem errors naming paths.
-/// Thread-safety: call from the io_context thread (the HTTP client's).
+/// Errors (every message starts with "<name> <version>: <redacted URL>"):
+/// `errc::invalid_wheel_filename`; HTTP errors from the client; `errc::invalid_zip` /
+/// `unsafe_zip_path` / `zip_limit_exceeded`; `errc::hash_mismatch` (expected vs got);
+/// `errc::invalid_wheel` (no RECORD); `errc::record_mismatch`; cache and filesystem errors naming
+/// paths. Thread-safety: call from the io_context thread (the HTTP client's).
 [[nodiscard]] io::task<result<archive_ref>> async_fetch_wheel(std::shared_ptr<pipeline_context> ctx,
                                                               wheel_request request);
 
@@ -114,4 +114,4 @@ struct pipeline_context {
 async_unpack_local_wheel(std::shared_ptr<pipeline_context> ctx, std::filesystem::path wheel,
                          wheel_request request);
 
-}  // namespace pkg::pipeline
+} // namespace pkg::pipeline

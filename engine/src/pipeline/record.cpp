@@ -1,11 +1,11 @@
 #include "pipeline/record.hpp"
 
-#include <pkg/engine/errc.hpp>
+#include <charconv>
+#include <set>
 
 #include <fmt/format.h>
 
-#include <charconv>
-#include <set>
+#include <pkg/engine/errc.hpp>
 
 namespace pkg::pipeline {
 
@@ -31,7 +31,7 @@ bool is_unhashable(std::string_view path, std::string_view record_path)
            path == std::string(record_path) + ".p7s";
 }
 
-}  // namespace
+} // namespace
 
 result<std::vector<record_line>> parse_record(std::string_view text, std::string_view where)
 {
@@ -64,8 +64,8 @@ result<std::vector<record_line>> parse_record(std::string_view text, std::string
                 }
                 if (!is_closed) {
                     return fail(errc::record_mismatch,
-                              fmt::format("line {}: unterminated quoted field", line_number),
-                              std::string(where));
+                                fmt::format("line {}: unterminated quoted field", line_number),
+                                std::string(where));
                 }
                 is_field_start = false;
                 continue;
@@ -84,14 +84,13 @@ result<std::vector<record_line>> parse_record(std::string_view text, std::string
             ++pos;
         }
         if (fields.size() == 1 && fields[0].empty()) {
-            continue;  // blank line
+            continue; // blank line
         }
         if (fields.size() != 3) {
-            return fail(
-                errc::record_mismatch,
-                fmt::format("line {}: expected 3 fields (path,hash,size), found {} in {}",
-                            line_number, fields.size(), cite(fields[0])),
-                std::string(where));
+            return fail(errc::record_mismatch,
+                        fmt::format("line {}: expected 3 fields (path,hash,size), found {} in {}",
+                                    line_number, fields.size(), cite(fields[0])),
+                        std::string(where));
         }
         lines.push_back(record_line{std::move(fields[0]), std::move(fields[1]),
                                     std::move(fields[2]), line_number});
@@ -136,8 +135,8 @@ result<std::vector<std::string>> check_record(const std::vector<record_line>& li
             }
             if (!line.size.empty()) {
                 std::uint64_t size = 0;
-                auto [end, ec] = std::from_chars(line.size.data(),
-                                                 line.size.data() + line.size.size(), size);
+                auto [end, ec] =
+                    std::from_chars(line.size.data(), line.size.data() + line.size.size(), size);
                 if (ec != std::errc{} || end != line.size.data() + line.size.size() ||
                     size != file->second.size_bytes) {
                     return fail(
@@ -152,39 +151,35 @@ result<std::vector<std::string>> check_record(const std::vector<record_line>& li
         }
         constexpr std::string_view prefix = "sha256=";
         if (line.hash.compare(0, prefix.size(), prefix) != 0) {
-            return fail(
-                errc::record_mismatch,
-                fmt::format("hash of {} is {}: pkg checks sha256 only", cite(line.path),
-                            cite(line.hash)),
-                at);
+            return fail(errc::record_mismatch,
+                        fmt::format("hash of {} is {}: pkg checks sha256 only", cite(line.path),
+                                    cite(line.hash)),
+                        at);
         }
         std::uint64_t size = 0;
         auto [end, ec] =
             std::from_chars(line.size.data(), line.size.data() + line.size.size(), size);
         if (line.size.empty() || ec != std::errc{} || end != line.size.data() + line.size.size() ||
             size != file->second.size_bytes) {
-            return fail(
-                errc::record_mismatch,
-                fmt::format("size of {}: RECORD says {}, the archive holds {} bytes",
-                            cite(line.path), cite(line.size), file->second.size_bytes),
-                at);
+            return fail(errc::record_mismatch,
+                        fmt::format("size of {}: RECORD says {}, the archive holds {} bytes",
+                                    cite(line.path), cite(line.size), file->second.size_bytes),
+                        at);
         }
         const std::string_view want = std::string_view(line.hash).substr(prefix.size());
         if (want != file->second.sha256_b64) {
-            return fail(
-                errc::record_mismatch,
-                fmt::format("sha256 of {}: RECORD says {}, the archive's bytes hash to {}",
-                            cite(line.path), cite(want), file->second.sha256_b64),
-                at);
+            return fail(errc::record_mismatch,
+                        fmt::format("sha256 of {}: RECORD says {}, the archive's bytes hash to {}",
+                                    cite(line.path), cite(want), file->second.sha256_b64),
+                        at);
         }
     }
     for (const auto& [path, file] : files) {
         if (!listed.contains(path) && !is_unhashable(path, record_path)) {
-            return fail(
-                errc::record_mismatch,
-                fmt::format("{} ({} bytes) is in the archive but not listed in RECORD",
-                            cite(path), file.size_bytes),
-                std::string(record_path));
+            return fail(errc::record_mismatch,
+                        fmt::format("{} ({} bytes) is in the archive but not listed in RECORD",
+                                    cite(path), file.size_bytes),
+                        std::string(record_path));
         }
         if (!listed.contains(path)) {
             unhashed.push_back(path);
@@ -224,4 +219,4 @@ std::string base64_urlsafe_nopad(std::string_view bytes)
     return out;
 }
 
-}  // namespace pkg::pipeline
+} // namespace pkg::pipeline

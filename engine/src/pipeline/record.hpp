@@ -26,8 +26,8 @@ namespace pkg::pipeline {
 /// One RECORD line.
 struct record_line {
     std::string path;
-    std::string hash;  ///< "sha256=..." as written, or empty
-    std::string size;  ///< decimal text as written, or empty
+    std::string hash; ///< "sha256=..." as written, or empty
+    std::string size; ///< decimal text as written, or empty
     std::size_t line_number = 0;
 };
 
@@ -41,7 +41,7 @@ struct record_line {
 /// A file the wheel unpacked to.
 struct unpacked_file {
     std::uint64_t size_bytes = 0;
-    std::string sha256_b64;  ///< urlsafe base64 without padding of the content's SHA-256
+    std::string sha256_b64; ///< urlsafe base64 without padding of the content's SHA-256
 };
 
 /// Checks `lines` (of `record_path`, e.g. `pip-23.0.1.dist-info/RECORD`) against `files`
@@ -57,4 +57,4 @@ check_record(const std::vector<record_line>& lines, std::string_view record_path
 /// Urlsafe base64 without padding (RECORD's hash encoding) of `bytes`. Pure.
 [[nodiscard]] std::string base64_urlsafe_nopad(std::string_view bytes);
 
-}  // namespace pkg::pipeline
+} // namespace pkg::pipeline

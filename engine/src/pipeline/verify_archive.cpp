@@ -1,19 +1,18 @@
 #include "pipeline/verify_archive.hpp"
 
-#include <pkg/engine/errc.hpp>
-
-#include "pipeline/record.hpp"
-
-#include <fmt/format.h>
-#include <openssl/evp.h>
-
-#include <sys/stat.h>
-
 #include <array>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <string>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <pkg/engine/errc.hpp>
+
+#include "pipeline/record.hpp"
 
 namespace pkg::pipeline {
 
@@ -54,15 +53,15 @@ result<cache::archive_manifest> verify_archive(const std::filesystem::path& dir)
         if (!in.good() && !in.eof()) {
             return corrupt(fmt::format("'{}' cannot be read", file.path));
         }
-        if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(),
-                       nullptr) != 1) {
+        if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) !=
+            1) {
             throw std::runtime_error("OpenSSL EVP_Digest(sha256) failed");
         }
         const std::string got = base64_urlsafe_nopad(
             std::string_view(reinterpret_cast<const char*>(digest.data()), length));
         if (got != file.hash) {
-            return corrupt(fmt::format("'{}' hashes to {}, the manifest says {}", file.path, got,
-                                       file.hash));
+            return corrupt(
+                fmt::format("'{}' hashes to {}, the manifest says {}", file.path, got, file.hash));
         }
     }
     std::error_code ec;
@@ -82,4 +81,4 @@ result<cache::archive_manifest> verify_archive(const std::filesystem::path& dir)
     return manifest;
 }
 
-}  // namespace pkg::pipeline
+} // namespace pkg::pipeline

@@ -18,4 +18,4 @@ namespace pkg::pipeline {
 /// size, hash, mode); manifest read errors. Thread-safety: safe on trees nobody writes.
 [[nodiscard]] result<cache::archive_manifest> verify_archive(const std::filesystem::path& dir);
 
-}  // namespace pkg::pipeline
+} // namespace pkg::pipeline
