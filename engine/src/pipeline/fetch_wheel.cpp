@@ -1,10 +1,13 @@
 #include "pipeline/fetch_wheel.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cerrno>
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <system_error>
 #include <vector>
 
