@@ -276,7 +276,8 @@ TEST_CASE("url: parses components, IPv6, ports and rejects bad text", "[http][ur
     CHECK(url::parse("http://example.org:81")->host_port() == "example.org:81");
 
     for (const char* bad : {"http://exa mple.org/", "http://h:99999/", "http://h:8x/", "http://[::1/",
-                            "http://[zz]/", "/relative/only", "http:///nohost", "http://h\\x"}) {
+                            "http://[zz]/", "/relative/only", "http:///nohost", "http://h\\x",
+                            "https://u:p844://e.org/x"}) {
         auto r = url::parse(bad);
         INFO(bad);
         REQUIRE_FALSE(r);

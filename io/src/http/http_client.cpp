@@ -598,7 +598,7 @@ struct http_client::impl {
                 }
                 conn = std::get<0>(std::move(made));
             }
-            auto outcome = co_await async_exchange(st, sink, *conn, key, request_text, resume_from);
+            auto outcome = co_await async_exchange(st, sink, *conn, request_text, resume_from);
             if (outcome.is_stale && is_reused) {
                 may_use_pool = false;
                 continue;
@@ -617,10 +617,9 @@ struct http_client::impl {
     };
 
     task<exchange_outcome> async_exchange(fetch_state& st, body_sink& sink, connection& conn,
-                                          const std::string& key, const std::string& request_text,
+                                          const std::string& request_text,
                                           std::optional<std::uint64_t> resume_from)
     {
-        (void)key;
         const std::string where = st.current.redacted();
         exchange_outcome out;
         auto ec = co_await conn.async_write_all(asio::buffer(request_text), options.read_timeout);

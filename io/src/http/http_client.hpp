@@ -21,6 +21,9 @@
 /// - Every connect, read and write has a timeout. Cancelling the calling coroutine (Asio
 ///   cancellation slot) aborts the operation and closes its connection.
 /// - URL userinfo, then netrc, give Basic credentials; URLs in messages are always redacted.
+/// - Retry-After is honoured in its delta-seconds form only; an HTTP-date falls back to backoff.
+/// - `async_fetch` asks for `Accept-Encoding: identity`; a server that encodes anyway is passed
+///   through as is (the head's Content-Encoding tells the sink).
 
 #include "http/http_options.hpp"
 #include "http/response_parser.hpp"

@@ -186,6 +186,9 @@ result<url> url::parse_reference(std::string_view text)
             if (host.find_first_of("[]") != std::string_view::npos) {
                 return bad("'[' or ']' outside an IPv6 literal");
             }
+            if (host.find(':') != std::string_view::npos) {
+                return bad("the host '" + std::string(host) + "' contains ':'");
+            }
             out.host.resize(host.size());
             std::transform(host.begin(), host.end(), out.host.begin(), to_lower);
         }
