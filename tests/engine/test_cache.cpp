@@ -1126,7 +1126,8 @@ TEST_CASE("cache temporary: created beside the target, removed on destruction", 
 
 TEST_CASE("cache manifest: the fuzzer's seeds are what they claim", "[cache]")
 {
-    const stdfs::path corpus = stdfs::path(PKG_TEST_SOURCE_DIR) / "fuzz" / "corpus" / "cache_manifest";
+    const stdfs::path corpus =
+        stdfs::path(PKG_TEST_SOURCE_DIR) / "fuzz" / "corpus" / "cache_manifest";
     for (const char* valid : {"six", "empty_build_tag"}) {
         INFO(valid);
         const auto text = read_text(corpus / valid);
