@@ -70,8 +70,8 @@ struct archive_ref {
 
 /// What the pipeline works with. Held in a shared_ptr by every operation; the referenced
 /// objects must outlive every operation started with the context, and the context (its
-/// once_map) must be destroyed before the runtime whose executors its waiters use. The HTTP client is used from
-/// the io_context thread only (as it requires).
+/// once_map) must be destroyed before the runtime whose executors its waiters use. The HTTP client
+/// is used from the io_context thread only (as it requires).
 struct pipeline_context {
     pipeline_context(asio::thread_pool::executor_type cpu_executor, io::http_client& http_client,
                      io::file_backend& file_backend, const cache::cache& wheel_cache,
