@@ -37,6 +37,9 @@ public:
         case errc::interpreter_query_failed: return "could not query the Python interpreter";
         case errc::venv_exists: return "virtual environment already exists";
         case errc::venv_target_not_empty: return "target is not empty and not a virtual environment";
+        case errc::hash_mismatch: return "hash mismatch";
+        case errc::record_mismatch: return "wheel RECORD does not match its files";
+        case errc::invalid_wheel: return "invalid wheel";
         }
         return "unknown pkg error";
     }

@@ -37,6 +37,10 @@ enum class errc {
     interpreter_query_failed,    ///< The interpreter ran but did not answer pkg's query usably.
     venv_exists,                 ///< The target is already a virtual environment (see --clear).
     venv_target_not_empty,       ///< The target is a non-empty directory that is not a venv, or a file.
+    // Wheel pipeline (engine/src/pipeline).
+    hash_mismatch,    ///< Downloaded bytes do not have the expected (pinned or index) SHA-256.
+    record_mismatch,  ///< A wheel's RECORD disagrees with its files (missing, extra, size, hash).
+    invalid_wheel,    ///< A wheel archive lacks what a wheel must hold (its .dist-info/RECORD).
 };
 
 /// The category of `pkg::errc` (name "pkg").
