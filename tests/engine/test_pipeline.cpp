@@ -412,7 +412,7 @@ TEST_CASE("pipeline: URL-escaped filenames, HTTPS, and HTTP errors naming packag
     CHECK(count_entries(scratch.path / "tmp") == 0);
 }
 
-TEST_CASE("pipeline: a hash mismatch names package, URL, expected and got; nothing published",
+TEST_CASE("pipeline: a hash mismatch names package, URL, expected and got, nothing published",
           "[pipeline][cache]")
 {
     scratch_dir scratch("mismatch");
@@ -564,7 +564,7 @@ TEST_CASE("pipeline: generated wheels of every zip shape unpack exactly", "[pipe
     }
 }
 
-TEST_CASE("pipeline: RECORD mismatches are errors naming the file; nothing published",
+TEST_CASE("pipeline: RECORD mismatches are errors naming the file, nothing published",
           "[pipeline][cache]")
 {
     struct bad_case {
