@@ -407,7 +407,16 @@ result<io::file_lock> cache::lock(io::lock_kind kind, std::chrono::milliseconds 
 result<io::file_lock> cache::lock_shared(std::chrono::milliseconds timeout,
                                          const lock_wait_callback& on_wait) const
 {
-    return lock(io::lock_kind::shared, timeout, {}, on_wait);
+    auto held = lock(io::lock_kind::shared, timeout, {}, on_wait);
+    if (!held) {
+        return held;
+    }
+    // A `cache clean` that ran between open() and this lock removed the buckets. No cleaner can
+    // run while we hold the lock, so making them again here closes that window for every caller.
+    if (auto ok = create_base_files(root_); !ok) {
+        return tl::unexpected(ok.error());
+    }
+    return held;
 }
 
 result<std::optional<io::file_lock>> cache::lock_exclusive(std::chrono::milliseconds timeout,

@@ -165,7 +165,8 @@ public:
     [[nodiscard]] std::optional<archive_entry> lookup_by_hash(std::string_view sha256) const;
 
     /// Takes the cache lock shared (installs, for the install only). Waits up to `timeout` if a
-    /// clean/prune holds it; `on_wait` is called once before waiting.
+    /// clean/prune holds it; `on_wait` is called once before waiting. Once held, the buckets are
+    /// (re)created, so a `cache clean` that ran since `open()` cannot leave an install without them.
     /// Errors: `errc::cache_locked` naming the holder after the timeout; lock errors naming
     /// `.lock` (a filesystem without locks says so and hints at a local cache directory).
     [[nodiscard]] result<io::file_lock> lock_shared(std::chrono::milliseconds timeout,
