@@ -32,8 +32,15 @@ scratch_dir::scratch_dir(std::string_view area, std::string_view tag, const stdf
     name += '-';
     name += std::to_string(random());
     path = base / parent / name;
+    // Another test's destructor may rmdir the shared parent between create_directories making
+    // it and making `path` in it (ENOENT); that race is retried, anything else fails at once.
     std::error_code ec;
-    stdfs::create_directories(path, ec);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        stdfs::create_directories(path, ec);
+        if (ec != std::errc::no_such_file_or_directory) {
+            break;
+        }
+    }
     INFO(path.string() << ": " << ec.message());
     REQUIRE_FALSE(ec);
 }
