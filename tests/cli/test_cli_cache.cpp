@@ -2,21 +2,12 @@
 // Fixtures are built with the engine's internal cache code; lock holders are real processes
 // (tests/helpers/fs_stress_worker.cpp).
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <regex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,50 +18,19 @@
 #include "cache/gc.hpp"
 #include "cache/index_key.hpp"
 #include "cache/manifest.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 namespace stdfs = std::filesystem;
+using pkg::test::path_exists;
 using pkg::test::run_process;
-
-extern char** environ;
+using pkg::test::scratch_dir;
+using pkg::test::spawn_merged;
+using pkg::test::wait_exit;
+using pkg::test::wait_for_file;
+using pkg::test::write_text;
 
 namespace {
-
-struct scratch_dir {
-    stdfs::path path;
-
-    explicit scratch_dir(const std::string& tag)
-    {
-        static std::atomic<int> counter{0};
-        std::random_device random;
-        path = stdfs::path(PKG_TEST_BINARY_DIR) / "cli-cache-scratch" /
-               (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                std::to_string(random()));
-        stdfs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-        ::rmdir(path.parent_path().c_str());
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
-
-bool path_exists(const stdfs::path& p)
-{
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-void write_text(const stdfs::path& p, const std::string& text)
-{
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    out.close();
-    REQUIRE(out);
-}
 
 std::string id_of(const std::string& seed)
 {
@@ -113,61 +73,11 @@ pkg::cache::cache populated_cache(const stdfs::path& root)
 const std::string pkg_exe = PKG_TEST_CLI;
 const std::string worker = PKG_TEST_HELPER_fs_stress_worker;
 
-// A lock holder process; killed and reaped if the test fails early.
-struct holder_process {
-    pid_t pid = -1;
-    bool is_reaped = false;
-    holder_process() = default;
-    holder_process(const holder_process&) = delete;
-    holder_process& operator=(const holder_process&) = delete;
-    ~holder_process()
-    {
-        if (pid > 0 && !is_reaped) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-    int wait()
-    {
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0) {
-            REQUIRE(errno == EINTR);
-        }
-        is_reaped = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-};
-
-void start_holder(holder_process& h, const std::vector<std::string>& args, const stdfs::path& log)
-{
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    const int rc = ::posix_spawn(&h.pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-}
-
-// Bounded only so a broken helper cannot hang the run; no timing is asserted.
-bool wait_for_file(const stdfs::path& p)
-{
-    for (int i = 0; i < 30000 && !path_exists(p); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return path_exists(p);
-}
-
 }  // namespace
 
 TEST_CASE("cli cache dir: --cache-dir, PKG_CACHE_DIR, HOME", "[cli]")
 {
-    scratch_dir dir("dir");
+    scratch_dir dir("cli-cache", "dir");
     const auto root = (dir.path / "c").string();
     auto r = run_process({pkg_exe, "--cache-dir", root, "cache", "dir"});
     CHECK(r.exit_code == 0);
@@ -198,7 +108,7 @@ TEST_CASE("cli cache dir: --cache-dir, PKG_CACHE_DIR, HOME", "[cli]")
 
 TEST_CASE("cli cache size: bytes, or human-readable with -H", "[cli]")
 {
-    scratch_dir dir("size");
+    scratch_dir dir("cli-cache", "size");
     const auto root = dir.path / "c";
     auto c = populated_cache(root);
     const auto expected = pkg::cache::measure_size(root);
@@ -221,7 +131,7 @@ TEST_CASE("cli cache size: bytes, or human-readable with -H", "[cli]")
 
 TEST_CASE("cli cache prune: prints what it removed and what it freed", "[cli]")
 {
-    scratch_dir dir("prune");
+    scratch_dir dir("cli-cache", "prune");
     const auto root = dir.path / "c";
     auto c = populated_cache(root);
 
@@ -242,7 +152,7 @@ TEST_CASE("cli cache prune: prints what it removed and what it freed", "[cli]")
 
 TEST_CASE("cli cache clean: by name, then everything", "[cli]")
 {
-    scratch_dir dir("clean");
+    scratch_dir dir("cli-cache", "clean");
     const auto root = dir.path / "c";
     auto c = populated_cache(root);
     const auto key = pkg::cache::index_key("https://pypi.org/simple");
@@ -266,7 +176,7 @@ TEST_CASE("cli cache clean: by name, then everything", "[cli]")
 
 TEST_CASE("cli cache: errors go to stderr with exit 1, usage errors exit 2", "[cli]")
 {
-    scratch_dir dir("errors");
+    scratch_dir dir("cli-cache", "errors");
     const auto root = dir.path / "c";
     auto c = populated_cache(root);
 
@@ -294,16 +204,14 @@ TEST_CASE("cli cache: errors go to stderr with exit 1, usage errors exit 2", "[c
 
 TEST_CASE("cli cache prune: waits for the lock, names the holder, --force skips it", "[cli]")
 {
-    scratch_dir dir("lock");
+    scratch_dir dir("cli-cache", "lock");
     const auto root = dir.path / "c";
     auto c = populated_cache(root);
     const auto ready = dir.path / "ready";
     const auto release = dir.path / "release";
-    holder_process holder;
-    start_holder(holder,
-                 {worker, "lock-hold", c.lock_path().string(), "exclusive", ready.string(),
-                  release.string(), "pkg install -r lock.txt"},
-                 dir.path / "holder.log");
+    auto holder = spawn_merged({worker, "lock-hold", c.lock_path().string(), "exclusive",
+                                ready.string(), release.string(), "pkg install -r lock.txt"},
+                               dir.path / "holder.log");
     REQUIRE(wait_for_file(ready));
 
     auto r = run_process({"/usr/bin/env", "PKG_LOCK_TIMEOUT=0", pkg_exe, "--cache-dir",
@@ -321,5 +229,5 @@ TEST_CASE("cli cache prune: waits for the lock, names the holder, --force skips 
     CHECK_FALSE(c.has_archive(id_of("orphan")));
 
     write_text(release, "go");
-    CHECK(holder.wait() == 0);
+    CHECK(wait_exit(holder) == 0);
 }

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,32 +9,18 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 namespace fs = std::filesystem;
 using pkg::test::run_process;
+using pkg::test::test_python;
 
 namespace {
 
-fs::path cli_python()
-{
-    for (const char* candidate : {"/usr/bin/python3", "/root/.pyenv/versions/3.11.7/bin/python3.11"}) {
-        if (::access(candidate, X_OK) == 0) {
-            return candidate;
-        }
-    }
-    return {};
-}
-
 fs::path fresh_cli_dir(const std::string& name)
 {
-    static std::atomic<int> counter{0};
-    const fs::path dir = fs::path(PKG_TEST_BINARY_DIR) / "cli-venv-tests" /
-                         (name + "-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1)));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
+    return pkg::test::fresh_dir("cli-venv-tests", name);
 }
 
 std::string slurp(const fs::path& path)
@@ -50,7 +35,7 @@ std::string slurp(const fs::path& path)
 
 TEST_CASE("cli: pkg venv creates, refuses, and replaces with --clear", "[cli]")
 {
-    const auto python = cli_python();
+    const auto python = test_python();
     if (python.empty()) {
         WARN("no /usr/bin/python3 or pyenv 3.11.7: skipped");
         return;
@@ -81,7 +66,7 @@ TEST_CASE("cli: pkg venv creates, refuses, and replaces with --clear", "[cli]")
 
 TEST_CASE("cli: pkg venv defaults to .venv in the current directory", "[cli]")
 {
-    const auto python = cli_python();
+    const auto python = test_python();
     if (python.empty()) {
         WARN("no /usr/bin/python3 or pyenv 3.11.7: skipped");
         return;

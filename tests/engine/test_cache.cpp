@@ -3,19 +3,13 @@
 // tests/helpers/fs_stress_worker.cpp) and temporary caches.
 
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,65 +28,21 @@
 #include "cache/manifest.hpp"
 #include "fs/file_lock.hpp"
 #include "fs/symlink_swap.hpp"
+#include "support/files.hpp"
+#include "support/process.hpp"
 
 namespace stdfs = std::filesystem;
 using pkg::cache::archive_manifest;
 using pkg::cache::cache;
-
-extern char** environ;
+using pkg::test::path_exists;
+using pkg::test::read_text;
+using pkg::test::scratch_dir;
+using pkg::test::spawn_merged;
+using pkg::test::wait_exit;
+using pkg::test::wait_for_file;
+using pkg::test::write_text;
 
 namespace {
-
-struct scratch_dir {
-    stdfs::path path;
-
-    explicit scratch_dir(const std::string& tag)
-    {
-        static std::atomic<int> counter{0};
-        std::random_device random;
-        path = stdfs::path(PKG_TEST_BINARY_DIR) / "cache-scratch" /
-               (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                std::to_string(random()));
-        stdfs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        // Archives may be read-only trees; remove_all copes with files, not with 0555 dirs.
-        for (auto it = stdfs::recursive_directory_iterator(path, ec);
-             !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
-            if (it->is_directory(ec) && !it->is_symlink(ec)) {
-                stdfs::permissions(it->path(), stdfs::perms::owner_all, stdfs::perm_options::add,
-                                   ec);
-            }
-        }
-        stdfs::remove_all(path, ec);
-        ::rmdir(path.parent_path().c_str());
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
-
-bool path_exists(const stdfs::path& p)
-{
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-std::string read_text(const stdfs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    REQUIRE(in);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_text(const stdfs::path& p, const std::string& text)
-{
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    out.close();
-    REQUIRE(out);
-}
 
 void set_mtime(const stdfs::path& p, std::chrono::system_clock::time_point when)
 {
@@ -184,62 +134,6 @@ std::set<std::string> removed_paths(const pkg::cache_removal_report& report)
     return out;
 }
 
-// A helper process with stdout/stderr in files; killed and reaped if a test fails early.
-struct child {
-    pid_t pid = -1;
-    bool is_reaped = false;
-    child() = default;
-    child(child&& other) noexcept : pid(std::exchange(other.pid, -1)), is_reaped(other.is_reaped) {}
-    child& operator=(child&&) = delete;
-    ~child()
-    {
-        if (pid > 0 && !is_reaped) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
-child spawn(const std::vector<std::string>& args, const stdfs::path& log)
-{
-    child c;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    const int rc = ::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    return c;
-}
-
-int wait_exit(child& c)
-{
-    int status = 0;
-    while (::waitpid(c.pid, &status, 0) < 0) {
-        REQUIRE(errno == EINTR);
-    }
-    c.is_reaped = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Bounded only so a broken helper cannot hang the run; no timing is asserted.
-bool wait_for_file(const stdfs::path& p)
-{
-    for (int i = 0; i < 30000; ++i) {
-        if (path_exists(p)) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
-}
-
 const std::string worker = PKG_TEST_HELPER_fs_stress_worker;
 
 }  // namespace
@@ -317,7 +211,7 @@ TEST_CASE("cache lock timeout: PKG_LOCK_TIMEOUT in whole seconds, 300 s by defau
 
 TEST_CASE("cache open: base files and buckets, idempotent, existing files untouched", "[cache]")
 {
-    scratch_dir dir("base");
+    scratch_dir dir("cache", "base");
     const auto root = dir.path / "nested" / "cache";
     {
         auto c = open_cache(root);
@@ -343,7 +237,7 @@ TEST_CASE("cache open: base files and buckets, idempotent, existing files untouc
 
 TEST_CASE("cache open: concurrent openers of a fresh root all succeed", "[cache]")
 {
-    scratch_dir dir("base-race");
+    scratch_dir dir("cache", "base-race");
     const auto root = dir.path / "cache";
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
@@ -368,7 +262,7 @@ TEST_CASE("cache open: concurrent openers of a fresh root all succeed", "[cache]
 
 TEST_CASE("cache open: a file in the way is an error naming the path", "[cache]")
 {
-    scratch_dir dir("base-file");
+    scratch_dir dir("cache", "base-file");
     write_text(dir.path / "file", "x");
     auto c = cache::open(dir.path / "file");
     REQUIRE_FALSE(c);
@@ -379,7 +273,7 @@ TEST_CASE("cache open: a file in the way is an error naming the path", "[cache]"
 
 TEST_CASE("cache archives: staging in tmp/, publish, lookup by hash", "[cache]")
 {
-    scratch_dir dir("publish");
+    scratch_dir dir("cache", "publish");
     auto c = open_cache(dir.path / "cache");
     auto a = c.create_staging();
     auto b = c.create_staging();
@@ -414,7 +308,7 @@ TEST_CASE("cache archives: staging in tmp/, publish, lookup by hash", "[cache]")
 
 TEST_CASE("cache archives: two publishers of one id both succeed, one tree remains", "[cache]")
 {
-    scratch_dir dir("publish-race");
+    scratch_dir dir("cache", "publish-race");
     auto c = open_cache(dir.path / "cache");
     const auto id = wheel_id("six");
     const auto m = six_manifest(id);
@@ -444,7 +338,7 @@ TEST_CASE("cache archives: two publishers of one id both succeed, one tree remai
 
 TEST_CASE("cache archives: publishing needs a manifest for the same sha256", "[cache]")
 {
-    scratch_dir dir("publish-bad");
+    scratch_dir dir("cache", "publish-bad");
     auto c = open_cache(dir.path / "cache");
     const auto id = wheel_id("six");
     auto staging = c.create_staging();
@@ -485,7 +379,7 @@ TEST_CASE("cache manifest: round trip through text and file", "[cache]")
     REQUIRE(parsed);
     CHECK(*parsed == m);
 
-    scratch_dir dir("manifest");
+    scratch_dir dir("cache", "manifest");
     REQUIRE(pkg::cache::write_manifest(dir.path, m));
     auto read = pkg::cache::read_manifest(dir.path);
     REQUIRE(read);
@@ -564,7 +458,7 @@ TEST_CASE("cache manifest: the parser rejects every malformed variant", "[cache]
 
 TEST_CASE("cache manifest: the writer refuses what the parser would reject", "[cache]")
 {
-    scratch_dir dir("manifest-bad");
+    scratch_dir dir("cache", "manifest-bad");
     auto m = six_manifest(wheel_id("six"));
     m.files[0].path = "a\nb";
     auto r = pkg::cache::write_manifest(dir.path, m);
@@ -590,7 +484,7 @@ TEST_CASE("cache manifest: the writer refuses what the parser would reject", "[c
 
 TEST_CASE("cache manifest: a corrupt or foreign manifest makes lookups miss", "[cache]")
 {
-    scratch_dir dir("manifest-miss");
+    scratch_dir dir("cache", "manifest-miss");
     auto c = open_cache(dir.path / "cache");
     const auto id = wheel_id("six");
     const auto archive = publish(c, six_manifest(id));
@@ -639,7 +533,7 @@ TEST_CASE("cache index key: one key per index however it is spelled", "[cache]")
 
 TEST_CASE("cache pointers: relative symlink, atomic replace, lookups", "[cache]")
 {
-    scratch_dir dir("pointers");
+    scratch_dir dir("cache", "pointers");
     auto c = open_cache(dir.path / "cache");
     const std::string index = "https://pypi.org/simple/";
     const std::string file = "six-1.16.0-py2.py3-none-any.whl";
@@ -689,7 +583,7 @@ TEST_CASE("cache pointers: relative symlink, atomic replace, lookups", "[cache]"
 
 TEST_CASE("cache pointers: link_wheel errors", "[cache]")
 {
-    scratch_dir dir("pointers-bad");
+    scratch_dir dir("cache", "pointers-bad");
     auto c = open_cache(dir.path / "cache");
     const std::string index = "https://pypi.org/simple";
     const std::string file = "six-1.16.0-py2.py3-none-any.whl";
@@ -718,7 +612,7 @@ TEST_CASE("cache pointers: link_wheel errors", "[cache]")
 
 TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, old buckets", "[gc]")
 {
-    scratch_dir dir("prune");
+    scratch_dir dir("cache", "prune");
     auto c = open_cache(dir.path / "cache");
     const std::string index = "https://pypi.org/simple";
     const auto key = pkg::cache::index_key(index);
@@ -818,7 +712,7 @@ TEST_CASE("cache prune: unreferenced archives, dangling pointers, old staging, o
 
 TEST_CASE("cache prune: the staging age is measured against the given clock", "[gc]")
 {
-    scratch_dir dir("prune-clock");
+    scratch_dir dir("cache", "prune-clock");
     auto c = open_cache(dir.path / "cache");
     const auto staging = *c.create_staging();
     const auto now = std::chrono::system_clock::now();
@@ -836,7 +730,7 @@ TEST_CASE("cache prune: the staging age is measured against the given clock", "[
 
 TEST_CASE("cache clean: everything except the lock and the tag", "[gc]")
 {
-    scratch_dir dir("clean-all");
+    scratch_dir dir("cache", "clean-all");
     const auto root = dir.path / "cache";
     {
         auto c = open_cache(root);
@@ -863,7 +757,7 @@ TEST_CASE("cache clean: everything except the lock and the tag", "[gc]")
 
 TEST_CASE("cache clean: by project name, keeping archives others still reference", "[gc]")
 {
-    scratch_dir dir("clean-names");
+    scratch_dir dir("cache", "clean-names");
     auto c = open_cache(dir.path / "cache");
     const std::string index_a = "https://a.example/simple";
     const std::string index_b = "https://b.example/simple";
@@ -916,7 +810,7 @@ TEST_CASE("cache clean: by project name, keeping archives others still reference
 
 TEST_CASE("cache size: allocated and apparent bytes, hardlinks once", "[gc]")
 {
-    scratch_dir dir("size");
+    scratch_dir dir("cache", "size");
     auto missing = pkg::cache::measure_size(dir.path / "missing");
     REQUIRE(missing);
     CHECK(missing->allocated_bytes == 0);
@@ -963,7 +857,7 @@ TEST_CASE("cache size: human-readable bytes", "[gc]")
 
 TEST_CASE("cache API: clean and prune refuse a directory that is not a pkg cache", "[gc]")
 {
-    scratch_dir dir("not-a-cache");
+    scratch_dir dir("cache", "not-a-cache");
     write_text(dir.path / "precious", "keep me");
     pkg::cache_options options;
     options.cache_dir = dir.path.string();
@@ -996,11 +890,11 @@ TEST_CASE("cache API: clean and prune refuse a directory that is not a pkg cache
 
 TEST_CASE("cache lock: exclusive waits for a shared holder in another process", "[cache]")
 {
-    scratch_dir dir("lock-shared");
+    scratch_dir dir("cache", "lock-shared");
     auto c = open_cache(dir.path / "cache");
     const auto ready = dir.path / "ready";
     const auto release = dir.path / "release";
-    auto holder = spawn(
+    auto holder = spawn_merged(
         {worker, "lock-hold", c.lock_path().string(), "shared", ready.string(), release.string()},
         dir.path / "holder.log");
     REQUIRE(wait_for_file(ready));
@@ -1044,23 +938,23 @@ TEST_CASE("cache lock: exclusive waits for a shared holder in another process", 
 
     // While we hold it exclusively, another process cannot take it shared.
     auto probe =
-        spawn({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try.log");
+        spawn_merged({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try.log");
     CHECK(wait_exit(probe) == 3);
     REQUIRE((*waited)->release());
     auto probe2 =
-        spawn({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try2.log");
+        spawn_merged({worker, "lock-try", c.lock_path().string(), "shared"}, dir.path / "try2.log");
     CHECK(wait_exit(probe2) == 0);
 }
 
 TEST_CASE("cache lock: waiters learn the exclusive holder's pid and description", "[cache]")
 {
-    scratch_dir dir("lock-owner");
+    scratch_dir dir("cache", "lock-owner");
     auto c = open_cache(dir.path / "cache");
     const auto ready = dir.path / "ready";
     const auto release = dir.path / "release";
-    auto holder = spawn({worker, "lock-hold", c.lock_path().string(), "exclusive", ready.string(),
-                         release.string(), "pkg cache prune"},
-                        dir.path / "holder.log");
+    auto holder = spawn_merged({worker, "lock-hold", c.lock_path().string(), "exclusive",
+                                ready.string(), release.string(), "pkg cache prune"},
+                               dir.path / "holder.log");
     REQUIRE(wait_for_file(ready));
 
     std::optional<pkg::io::lock_owner> seen;
@@ -1099,7 +993,7 @@ TEST_CASE("cache lock: waiters learn the exclusive holder's pid and description"
 
 TEST_CASE("cache temporary: created beside the target, removed on destruction", "[cache]")
 {
-    scratch_dir dir("temporary");
+    scratch_dir dir("cache", "temporary");
     stdfs::path root;
     {
         auto c = cache::open_temporary(dir.path);

@@ -1,5 +1,4 @@
-#include <fstream>
-#include <iterator>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -9,6 +8,7 @@
 
 #include "index/project_page.hpp"
 #include "index/url_resolve.hpp"
+#include "support/files.hpp"
 
 using pkg::index::index_file;
 using pkg::index::parse_project_page;
@@ -20,11 +20,7 @@ namespace {
 
 std::string fixture(const std::string& name)
 {
-    const std::string path = std::string(PKG_TEST_SOURCE_DIR) + "/data/index/" + name;
-    std::ifstream in(path, std::ios::binary);
-    INFO("reading " << path);
-    REQUIRE(in.good());
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return pkg::test::read_text(std::filesystem::path(PKG_TEST_SOURCE_DIR) / "data/index" / name);
 }
 
 project_page html(std::string_view body, std::string_view url = "https://index.example/simple/pkg/")

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,36 +16,17 @@
 
 #include "pep508/marker.hpp"
 #include "python/interpreter.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 #include "wheel/tags.hpp"
 
 namespace fs = std::filesystem;
 using namespace pkg::python;
+using pkg::test::test_python;
 
 namespace {
 
-// The interpreter the tests run: Debian's python3 starts fastest; pyenv's 3.11.7 otherwise.
-fs::path test_python()
-{
-    for (const char* candidate : {"/usr/bin/python3", "/root/.pyenv/versions/3.11.7/bin/python3.11"}) {
-        if (::access(candidate, X_OK) == 0) {
-            return candidate;
-        }
-    }
-    return {};
-}
-
-// A fresh, empty directory for one test under the build tree.
-fs::path fresh_dir(const std::string& name)
-{
-    static std::atomic<int> counter{0};
-    const fs::path dir = fs::path(PKG_TEST_BINARY_DIR) / "interp-tests" /
-                         (name + "-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1)));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
+fs::path fresh_dir(const std::string& name) { return pkg::test::fresh_dir("interp-tests", name); }
 
 void write_file(const fs::path& path, const std::string& text, fs::perms perms = fs::perms::owner_read | fs::perms::owner_write)
 {

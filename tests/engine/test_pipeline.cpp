@@ -24,10 +24,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pkg/engine/cache.hpp>
@@ -43,15 +41,19 @@
 #include "runtime/fan_out.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/slots.hpp"
+#include "support/files.hpp"
 #include "support/nginx_fixture.hpp"
+#include "support/process.hpp"
 #include "support/zip_writer.hpp"
 
 namespace stdfs = std::filesystem;
 using namespace std::chrono_literals;
 using pkg::pipeline::archive_ref;
 using pkg::pipeline::wheel_request;
-
-extern char** environ;
+using pkg::test::child;
+using pkg::test::output_of;
+using pkg::test::scratch_dir;
+using pkg::test::wait_exit;
 
 namespace {
 
@@ -61,28 +63,6 @@ const char* const debian_wheels[] = {
     "wheel-0.38.4-py3-none-any.whl",
 };
 const std::string index_url = "http://index.test/simple/";
-
-struct scratch_dir {
-    stdfs::path path;
-
-    explicit scratch_dir(const std::string& tag)
-    {
-        static std::atomic<int> counter{0};
-        std::random_device random;
-        path = stdfs::path(PKG_TEST_BINARY_DIR) / "pipeline-scratch" /
-               (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                std::to_string(random()));
-        stdfs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-        ::rmdir(path.parent_path().c_str());
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
 
 std::string read_file(const stdfs::path& path)
 {
@@ -304,7 +284,7 @@ std::string debian_wheel(const std::string& name)
 TEST_CASE("pipeline: Debian's wheels over nginx into a cold cache, then warm with no network",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("real");
+    scratch_dir scratch("pipeline", "real");
     std::vector<std::pair<std::string, std::string>> served;
     std::map<std::string, std::string> hashes;
     for (const char* w : debian_wheels) {
@@ -373,7 +353,7 @@ TEST_CASE("pipeline: Debian's wheels over nginx into a cold cache, then warm wit
 TEST_CASE("pipeline: URL-escaped filenames, HTTPS, and HTTP errors naming package and URL",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("https");
+    scratch_dir scratch("pipeline", "https");
     wheel_spec spec;
     spec.version = "1.0+local";
     spec.entries.push_back(file_entry("demo/__init__.py", "x = 1\n"));
@@ -415,7 +395,7 @@ TEST_CASE("pipeline: URL-escaped filenames, HTTPS, and HTTP errors naming packag
 TEST_CASE("pipeline: a hash mismatch names package, URL, expected and got, nothing published",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("mismatch");
+    scratch_dir scratch("pipeline", "mismatch");
     const std::string bytes = debian_wheel("wheel-0.38.4-py3-none-any.whl");
     pkg::test::nginx_fixture nginx({{"w/wheel-0.38.4-py3-none-any.whl", bytes}});
     pipeline_env env(scratch.path);
@@ -443,7 +423,7 @@ TEST_CASE("pipeline: a hash mismatch names package, URL, expected and got, nothi
 TEST_CASE("pipeline: 20 concurrent requests for one wheel make one HTTP request",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("once");
+    scratch_dir scratch("pipeline", "once");
     const std::string bytes = debian_wheel("setuptools-66.1.1-py3-none-any.whl");
     pkg::test::nginx_fixture nginx({{"s/setuptools-66.1.1-py3-none-any.whl", bytes}});
     pipeline_env env(scratch.path);
@@ -475,7 +455,7 @@ TEST_CASE("pipeline: 20 concurrent requests for one wheel make one HTTP request"
 
 TEST_CASE("pipeline: generated wheels of every zip shape unpack exactly", "[pipeline][cache]")
 {
-    scratch_dir scratch("shapes");
+    scratch_dir scratch("pipeline", "shapes");
     pipeline_env env(scratch.path / "cache");
     struct shape {
         std::string label;
@@ -621,7 +601,7 @@ TEST_CASE("pipeline: RECORD mismatches are errors naming the file, nothing publi
     };
     for (const auto& c : cases) {
         INFO(c.label);
-        scratch_dir scratch("record");
+        scratch_dir scratch("pipeline", "record");
         pipeline_env env(scratch.path / "cache");
         wheel_spec spec;
         c.tweak(spec);
@@ -696,7 +676,7 @@ TEST_CASE("pipeline: malicious or malformed zips publish nothing and write nothi
     };
     for (const auto& c : cases) {
         INFO(c.label);
-        scratch_dir scratch("malicious");
+        scratch_dir scratch("pipeline", "malicious");
         const stdfs::path cache_root = scratch.path / "inner" / "cache";
         pipeline_env env(cache_root);
         const stdfs::path file = scratch.path / "demo-1.0-py3-none-any.whl";
@@ -820,44 +800,12 @@ private:
     std::thread thread_;
 };
 
-struct child {
-    pid_t pid = -1;
-    stdfs::path out;
-    stdfs::path err;
-};
-
+// A pipeline_worker process running `args`, its output in `<log_prefix>.out` and `.err`.
 child spawn_worker(const std::vector<std::string>& args, const stdfs::path& log_prefix)
 {
-    child c;
-    c.out = log_prefix.string() + ".out";
-    c.err = log_prefix.string() + ".err";
-    std::vector<std::string> argv_text = {PKG_TEST_HELPER_pipeline_worker};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_text) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    const int rc = ::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    return c;
-}
-
-int wait_child(const child& c)
-{
-    int status = 0;
-    REQUIRE(::waitpid(c.pid, &status, 0) == c.pid);
-    if (WIFEXITED(status)) {
-        return WEXITSTATUS(status);
-    }
-    return 128 + WTERMSIG(status);
+    std::vector<std::string> argv = {PKG_TEST_HELPER_pipeline_worker};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return pkg::test::spawn(argv, log_prefix);
 }
 
 // Served wheels for the multi-process tests: two Debian ones and small generated ones.
@@ -921,17 +869,12 @@ std::size_t verify_all_archives(const stdfs::path& root)
     return n;
 }
 
-std::string logs(const child& c)
-{
-    return read_file(c.out) + read_file(c.err);
-}
-
 } // namespace
 
 TEST_CASE("pipeline: a body cut short restarts from zero through the sink's reset",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("reset");
+    scratch_dir scratch("pipeline", "reset");
     const std::string bytes = debian_wheel("pip-23.0.1-py3-none-any.whl");
     cutting_server server(bytes, 2);
     pipeline_env env(scratch.path);
@@ -950,7 +893,7 @@ TEST_CASE("pipeline: 8 processes fetch overlapping wheels into one cold cache wh
           "prunes and cleans",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("multi");
+    scratch_dir scratch("pipeline", "multi");
     const served_set set = make_served_set(4, true);
     pkg::test::nginx_fixture nginx(set.files);
     const stdfs::path root = scratch.path / "cache";
@@ -965,14 +908,14 @@ TEST_CASE("pipeline: 8 processes fetch overlapping wheels into one cold cache wh
         workers.push_back(spawn_worker({"fetch", root.string(), list.string()},
                                        scratch.path / ("worker" + std::to_string(i))));
     }
-    for (const child& w : workers) {
-        const int code = wait_child(w);
-        INFO(logs(w));
+    for (child& w : workers) {
+        const int code = wait_exit(w);
+        INFO(output_of(w));
         CHECK(code == 0);
     }
     write_file(stop, "");
-    const int gc_code = wait_child(gc);
-    INFO(logs(gc));
+    const int gc_code = wait_exit(gc);
+    INFO(output_of(gc));
     CHECK(gc_code == 0);
     CHECK(read_file(gc.out).find("rounds ") == 0);
     verify_all_archives(root);
@@ -981,7 +924,7 @@ TEST_CASE("pipeline: 8 processes fetch overlapping wheels into one cold cache wh
 TEST_CASE("pipeline: workers killed at random moments never leave a partial archive",
           "[pipeline][cache]")
 {
-    scratch_dir scratch("crash");
+    scratch_dir scratch("pipeline", "crash");
     // Small wheels only: every iteration cleans the cache, and mass deletes are slow here.
     const served_set set = make_served_set(3, false);
     pkg::test::nginx_fixture nginx(set.files);
@@ -997,8 +940,8 @@ TEST_CASE("pipeline: workers killed at random moments never leave a partial arch
     {
         child probe = spawn_worker({"fetch", (scratch.path / "probe").string(), list.string()},
                                    scratch.path / "probe");
-        INFO(logs(probe));
-        REQUIRE(wait_child(probe) == 0);
+        INFO(output_of(probe));
+        REQUIRE(wait_exit(probe) == 0);
     }
     const auto cold = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
@@ -1016,15 +959,15 @@ TEST_CASE("pipeline: workers killed at random moments never leave a partial arch
                                scratch.path / ("killed" + std::to_string(i)));
         std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
         ::kill(w.pid, SIGKILL);
-        wait_child(w);
+        wait_exit(w);
         // Archives that exist are complete.
         verify_all_archives(root);
         if (i % 5 == 4) {
             // The next run succeeds (and finds or finishes everything).
             child next = spawn_worker({"fetch", root.string(), list.string()},
                                       scratch.path / ("next" + std::to_string(i)));
-            INFO(logs(next));
-            REQUIRE(wait_child(next) == 0);
+            INFO(output_of(next));
+            REQUIRE(wait_exit(next) == 0);
             CHECK(verify_all_archives(root) == set.wheels.size());
         }
         // Leftover staging trees are fresh, so prune keeps them; backdated by two hours (what

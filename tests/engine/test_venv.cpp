@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,33 +18,16 @@
 
 #include "python/activate_scripts.hpp"
 #include "python/interpreter.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 
 namespace fs = std::filesystem;
 using pkg::test::run_process;
+using pkg::test::test_python;
 
 namespace {
 
-fs::path test_python()
-{
-    for (const char* candidate : {"/usr/bin/python3", "/root/.pyenv/versions/3.11.7/bin/python3.11"}) {
-        if (::access(candidate, X_OK) == 0) {
-            return candidate;
-        }
-    }
-    return {};
-}
-
-fs::path fresh_dir(const std::string& name)
-{
-    static std::atomic<int> counter{0};
-    const fs::path dir = fs::path(PKG_TEST_BINARY_DIR) / "venv-tests" /
-                         (name + "-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1)));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
+fs::path fresh_dir(const std::string& name) { return pkg::test::fresh_dir("venv-tests", name); }
 
 std::string read_file(const fs::path& path)
 {

@@ -6,6 +6,7 @@
 #include "fs/file_backend.hpp"
 #include "fs/thread_backend.hpp"
 #include "fs/uring_backend.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -46,6 +47,7 @@ using pkg::io::file_type;
 using pkg::io::follow_symlinks;
 using pkg::io::rename_mode;
 using pkg::io::write_options;
+using pkg::test::scratch_dir;
 
 namespace {
 
@@ -69,30 +71,6 @@ T run_task(asio::io_context& ctx, pkg::io::task<T> work)
     REQUIRE(out.has_value());
     return std::move(*out);
 }
-
-// A fresh directory per test (fresh names: this ext4 is slow to reuse recently freed inodes).
-fs::path fresh_dir(std::string_view what)
-{
-    static std::atomic<unsigned> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    fs::path dir = fs::path(PKG_TEST_BINARY_DIR) / "tmp-io-backend" /
-                   (std::string(what) + "-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(stamp) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-    return dir;
-}
-
-struct scoped_dir {
-    explicit scoped_dir(std::string_view what) : path(fresh_dir(what)) {}
-    ~scoped_dir()
-    {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    scoped_dir(const scoped_dir&) = delete;
-    scoped_dir& operator=(const scoped_dir&) = delete;
-    fs::path path;
-};
 
 // The backend under test; null (with a warning) only where io_uring is refused by the kernel.
 std::unique_ptr<file_backend> make_backend(asio::io_context& ctx, backend_kind kind,
@@ -161,7 +139,7 @@ TEST_CASE("file backend: directories", "[io-backend]")
     if (!backend) {
         return;
     }
-    scoped_dir dir("dirs");
+    scratch_dir dir("io-backend", "dirs");
 
     SECTION("mkdir creates one directory with its mode; again gives EEXIST; no parent gives ENOENT")
     {
@@ -232,7 +210,7 @@ TEST_CASE("file backend: whole-file writes", "[io-backend]")
     if (!backend) {
         return;
     }
-    scoped_dir dir("write");
+    scratch_dir dir("io-backend", "write");
 
     SECTION("the concatenation of the buffers lands in the file, with the mode bits")
     {
@@ -323,7 +301,7 @@ TEST_CASE("file backend: links, renames, symlinks, unlink", "[io-backend]")
     if (!backend) {
         return;
     }
-    scoped_dir dir("links");
+    scratch_dir dir("io-backend", "links");
     spit(dir.path / "file", "content");
 
     SECTION("hardlink shares the inode; EEXIST and ENOENT")
@@ -453,7 +431,7 @@ TEST_CASE("file backend: stat and read", "[io-backend]")
     if (!backend) {
         return;
     }
-    scoped_dir dir("stat");
+    scratch_dir dir("io-backend", "stat");
 
     SECTION("stat matches the kernel's view (size, mode, inode, device, nlink, mtime, type)")
     {
@@ -518,7 +496,7 @@ TEST_CASE("file backend: a full disk (ENOSPC on a 64 KiB tmpfs) leaves no partia
     if (!backend) {
         return;
     }
-    scoped_dir dir("enospc");
+    scratch_dir dir("io-backend", "enospc");
     const auto mnt = dir.path / "mnt";
     fs::create_directory(mnt);
     if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
@@ -554,7 +532,7 @@ TEST_CASE("file backend: the file size limit (EFBIG) fails the write and removes
     if (!backend) {
         return;
     }
-    scoped_dir dir("efbig");
+    scratch_dir dir("io-backend", "efbig");
 
     // RLIMIT_FSIZE is per process: lower it for this test only, and ignore SIGXFSZ (whose default
     // action would kill the test binary) so write(2) reports EFBIG instead.
@@ -594,7 +572,7 @@ TEST_CASE("file backend: 2,000 concurrent small files, all contents verified", "
     if (!backend) {
         return;
     }
-    scoped_dir dir("many");
+    scratch_dir dir("io-backend", "many");
     constexpr int dirs = 20;
     constexpr int files = 2000;
     for (int d = 0; d < dirs; ++d) {
@@ -672,7 +650,7 @@ TEST_CASE("file backend: an io_context run by two threads", "[io-backend]")
     if (!backend) {
         return;
     }
-    scoped_dir dir("two-threads");
+    scratch_dir dir("io-backend", "two-threads");
     constexpr int files = 400;
     std::vector<std::string> contents(files);
     std::atomic<int> ok{0};
@@ -708,7 +686,7 @@ TEST_CASE("file backend: cancellation completes each op cleanly (done or ECANCEL
     if (!backend) {
         return;
     }
-    scoped_dir dir("cancel");
+    scratch_dir dir("io-backend", "cancel");
     constexpr int count = 64;
     const std::string content(256 * 1024, 'c');
     std::vector<asio::cancellation_signal> signals(count);
@@ -757,7 +735,7 @@ TEST_CASE("file backend: destroying a backend with operations in flight is safe"
 {
     const auto kind = GENERATE(backend_kind::uring, backend_kind::threads);
     CAPTURE(pkg::io::to_string(kind));
-    scoped_dir dir("shutdown");
+    scratch_dir dir("io-backend", "shutdown");
     const std::string content(64 * 1024, 's');
     std::vector<std::optional<pkg::result<void>>> outcomes(100);
     {
@@ -827,7 +805,7 @@ TEST_CASE("file backend: a coroutine on another executor resumes there", "[io-ba
     if (!backend) {
         return;
     }
-    scoped_dir dir("executor");
+    scratch_dir dir("io-backend", "executor");
     std::promise<bool> done;
     auto outcome = done.get_future();
     asio::co_spawn(asio::make_strand(pool.get_executor()), async_resumes_on_caller(*backend, dir.path, "from another executor"),
@@ -885,7 +863,7 @@ TEST_CASE("file backend factory: choice, environment, and fallback when io_uring
         CHECK(log[0].find("io_uring unavailable") != std::string::npos);
         CHECK(log[0].find("Operation not permitted") != std::string::npos);
         // The fallback works.
-        scoped_dir dir("fallback");
+        scratch_dir dir("io-backend", "fallback");
         const std::string text = "works";
         REQUIRE(run_task(ctx, (*made)->async_write_file(dir.path / "f", {bytes_of(text)}, {})));
         CHECK(slurp(dir.path / "f") == text);

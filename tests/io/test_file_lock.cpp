@@ -3,164 +3,37 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "fs/file_lock.hpp"
+#include "support/files.hpp"
+#include "support/process.hpp"
 
 namespace stdfs = std::filesystem;
 using pkg::io::file_lock;
 using pkg::io::lock_kind;
-
-extern char** environ;
+using pkg::test::child;
+using pkg::test::output_of;
+using pkg::test::path_exists;
+using pkg::test::read_text;
+using pkg::test::scratch_dir;
+using pkg::test::spawn;
+using pkg::test::wait_exit;
+using pkg::test::wait_for_file;
+using pkg::test::wait_for_output;
+using pkg::test::write_text;
 
 namespace {
-
-struct scratch_dir {
-    stdfs::path path;
-
-    explicit scratch_dir(const std::string& tag)
-    {
-        static std::atomic<int> counter{0};
-        std::random_device random;
-        path = stdfs::path(PKG_TEST_BINARY_DIR) / "fs-scratch" /
-               (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                std::to_string(random()));
-        stdfs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        stdfs::remove_all(path, ec);
-        ::rmdir(path.parent_path().c_str());  // The shared parent goes once the last test is done.
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
-
-std::string read_text(const stdfs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    REQUIRE(in);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_text(const stdfs::path& p, const std::string& text)
-{
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    out.close();
-    REQUIRE(out);
-}
-
-bool path_exists(const stdfs::path& p)
-{
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-// A helper process with stdout and stderr in files. A failed REQUIRE can leave it unreaped: the
-// destructor then kills and reaps it, so no helper outlives its test or writes into the next one.
-struct child {
-    pid_t pid = -1;
-    stdfs::path out;
-    stdfs::path err;
-    bool is_reaped = false;
-
-    child() = default;
-    child(child&& other) noexcept
-        : pid(std::exchange(other.pid, -1)),
-          out(std::move(other.out)),
-          err(std::move(other.err)),
-          is_reaped(other.is_reaped)
-    {
-    }
-    child& operator=(child&&) = delete;
-    ~child()
-    {
-        if (pid > 0 && !is_reaped) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
-child spawn(const std::vector<std::string>& args, const stdfs::path& log_base)
-{
-    child c;
-    c.out = log_base;
-    c.out += ".out";
-    c.err = log_base;
-    c.err += ".err";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    int rc = ::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    return c;
-}
-
-int wait_exit(child& c)
-{
-    int status = 0;
-    while (::waitpid(c.pid, &status, 0) < 0) {
-        REQUIRE(errno == EINTR);
-    }
-    c.is_reaped = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string output_of(const child& c) { return read_text(c.out) + read_text(c.err); }
-
-// Waits for a helper's "ready" file. The bound only keeps a broken helper from hanging the run;
-// nothing about timing is asserted.
-bool wait_for_file(const stdfs::path& p)
-{
-    for (int i = 0; i < 30000; ++i) {
-        if (path_exists(p)) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
-}
-
-// Waits until a helper has printed `text` (same bound, same reason as wait_for_file).
-bool wait_for_output(const child& c, const std::string& text)
-{
-    for (int i = 0; i < 30000; ++i) {
-        std::ifstream in(c.out, std::ios::binary);
-        const std::string so_far((std::istreambuf_iterator<char>(in)), {});
-        if (so_far.find(text) != std::string::npos) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
-}
 
 const std::string worker = PKG_TEST_HELPER_fs_stress_worker;
 
@@ -176,7 +49,7 @@ std::string numbered(std::string prefix, long n)
 
 TEST_CASE("OFD locks: two locks in one process conflict like two processes", "[lock]")
 {
-    scratch_dir dir("lock-ofd");
+    scratch_dir dir("fs", "lock-ofd");
     const stdfs::path path = dir.path / ".lock";
 
     SECTION("exclusive excludes everything until released")
@@ -247,7 +120,7 @@ TEST_CASE("OFD locks: two locks in one process conflict like two processes", "[l
 
 TEST_CASE("an exclusive holder leaves an owner sidecar that waiters can name", "[lock]")
 {
-    scratch_dir dir("lock-owner");
+    scratch_dir dir("fs", "lock-owner");
     const stdfs::path path = dir.path / ".lock";
     const stdfs::path sidecar = pkg::io::lock_owner_path(path);
     CHECK(sidecar == dir.path / ".lock.owner");
@@ -285,7 +158,7 @@ TEST_CASE("an exclusive holder leaves an owner sidecar that waiters can name", "
 
 TEST_CASE("lock_for times out with an error naming the path and the holder", "[lock]")
 {
-    scratch_dir dir("lock-timeout");
+    scratch_dir dir("fs", "lock-timeout");
     const stdfs::path path = dir.path / ".lock";
     auto held = file_lock::lock(path, lock_kind::exclusive, "pkg cache prune");
     REQUIRE(held);
@@ -330,7 +203,7 @@ TEST_CASE("lock_for times out with an error naming the path and the holder", "[l
 
 TEST_CASE("lock files that cannot be opened or locked give errors naming the path", "[lock]")
 {
-    scratch_dir dir("lock-errors");
+    scratch_dir dir("fs", "lock-errors");
     SECTION("missing directory")
     {
         auto got = file_lock::try_lock(dir.path / "absent" / ".lock", lock_kind::shared);
@@ -365,7 +238,7 @@ TEST_CASE("lock files that cannot be opened or locked give errors naming the pat
 
 TEST_CASE("locks across processes: shared+shared, exclusive waits for shared, timeouts", "[lock]")
 {
-    scratch_dir dir("lock-procs");
+    scratch_dir dir("fs", "lock-procs");
     const stdfs::path path = dir.path / ".lock";
     const stdfs::path ready = dir.path / "holder.ready";
     const stdfs::path release = dir.path / "holder.release";

@@ -3,22 +3,15 @@
 // helper program tests/helpers/fs_stress_worker.cpp.
 
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <random>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -28,52 +21,21 @@
 #include "fs/publish.hpp"
 #include "fs/remove_tree.hpp"
 #include "fs/symlink_swap.hpp"
+#include "support/files.hpp"
+#include "support/process.hpp"
 
 namespace stdfs = std::filesystem;
 using pkg::io::link_mode;
-
-extern char** environ;
+using pkg::test::child;
+using pkg::test::output_of;
+using pkg::test::path_exists;
+using pkg::test::read_text;
+using pkg::test::scratch_dir;
+using pkg::test::spawn;
+using pkg::test::wait_exit;
+using pkg::test::write_text;
 
 namespace {
-
-// A fresh directory per test (the ext4 here is mounted with discard: new names, small trees).
-struct scratch_dir {
-    stdfs::path path;
-
-    explicit scratch_dir(const std::string& tag, const stdfs::path& base = PKG_TEST_BINARY_DIR)
-    {
-        static std::atomic<int> counter{0};
-        std::random_device random;
-        path = base / "fs-scratch" /
-               (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                std::to_string(random()));
-        stdfs::create_directories(path);
-    }
-    ~scratch_dir()
-    {
-        std::error_code ec;
-        stdfs::permissions(path, stdfs::perms::owner_all, stdfs::perm_options::add, ec);
-        stdfs::remove_all(path, ec);
-        ::rmdir(path.parent_path().c_str());  // The shared parent goes once the last test is done.
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
-
-void write_text(const stdfs::path& p, const std::string& text)
-{
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    out.close();
-    REQUIRE(out);
-}
-
-std::string read_text(const stdfs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    REQUIRE(in);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::vector<std::string> list(const stdfs::path& dir)
 {
@@ -91,74 +53,6 @@ struct stat lstat_of(const stdfs::path& p)
     REQUIRE(::lstat(p.c_str(), &st) == 0);
     return st;
 }
-
-bool path_exists(const stdfs::path& p)
-{
-    struct stat st {};
-    return ::lstat(p.c_str(), &st) == 0;
-}
-
-// A helper process with stdout and stderr in files.
-// A helper process with stdout and stderr in files. A failed REQUIRE can leave it unreaped: the
-// destructor then kills and reaps it, so no helper outlives its test or writes into the next one.
-struct child {
-    pid_t pid = -1;
-    stdfs::path out;
-    stdfs::path err;
-    bool is_reaped = false;
-
-    child() = default;
-    child(child&& other) noexcept
-        : pid(std::exchange(other.pid, -1)),
-          out(std::move(other.out)),
-          err(std::move(other.err)),
-          is_reaped(other.is_reaped)
-    {
-    }
-    child& operator=(child&&) = delete;
-    ~child()
-    {
-        if (pid > 0 && !is_reaped) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
-child spawn(const std::vector<std::string>& args, const stdfs::path& log_base)
-{
-    child c;
-    c.out = log_base;
-    c.out += ".out";
-    c.err = log_base;
-    c.err += ".err";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    for (const auto& a : args) {
-        argv.push_back(const_cast<char*>(a.c_str()));
-    }
-    argv.push_back(nullptr);
-    int rc = ::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-    return c;
-}
-
-// The exit code, or 128 + signal for a killed child.
-int wait_exit(child& c)
-{
-    int status = 0;
-    while (::waitpid(c.pid, &status, 0) < 0) {
-        REQUIRE(errno == EINTR);
-    }
-    c.is_reaped = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string output_of(const child& c) { return read_text(c.out) + read_text(c.err); }
 
 const std::string worker = PKG_TEST_HELPER_fs_stress_worker;
 
@@ -178,7 +72,7 @@ int errno_of(const pkg::error& e) { return e.code.category() == std::generic_cat
 
 TEST_CASE("atomic_write_file writes all bytes with the exact mode and leaves no temporary", "[fs]")
 {
-    scratch_dir dir("atomic-ok");
+    scratch_dir dir("fs", "atomic-ok");
     const stdfs::path target = dir.path / "out.bin";
     const std::string first("binary\0bytes\nwith a NUL", 23);
 
@@ -220,7 +114,7 @@ TEST_CASE("atomic_write_file writes all bytes with the exact mode and leaves no 
 
 TEST_CASE("atomic_write_file fails without touching the target or leaving a temporary", "[fs]")
 {
-    scratch_dir dir("atomic-fail");
+    scratch_dir dir("fs", "atomic-fail");
 
     SECTION("parent is a regular file")
     {
@@ -301,7 +195,7 @@ stdfs::path make_staging(const stdfs::path& root, const std::string& name, const
 TEST_CASE("publish_directory renames the tree in, a second publisher finds it published by other",
           "[fs]")
 {
-    scratch_dir dir("publish");
+    scratch_dir dir("fs", "publish");
     stdfs::create_directories(dir.path / "tmp");
     stdfs::create_directories(dir.path / "archive");
     const stdfs::path target = dir.path / "archive" / "abc123";
@@ -331,7 +225,7 @@ TEST_CASE("publish_directory renames the tree in, a second publisher finds it pu
 
 TEST_CASE("publish_directory reports a missing staging tree or target parent by path", "[fs]")
 {
-    scratch_dir dir("publish-fail");
+    scratch_dir dir("fs", "publish-fail");
     SECTION("missing staging tree")
     {
         auto result = pkg::io::publish_directory(dir.path / "nothing", dir.path / "target");
@@ -356,7 +250,7 @@ TEST_CASE("publish_directory reports a missing staging tree or target parent by 
 
 TEST_CASE("replace_symlink swaps the pointer and read/resolve_pointer follow it", "[fs]")
 {
-    scratch_dir dir("symlink");
+    scratch_dir dir("fs", "symlink");
     stdfs::create_directories(dir.path / "archive" / "one");
     stdfs::create_directories(dir.path / "archive" / "two");
     stdfs::create_directories(dir.path / "wheels");
@@ -394,7 +288,7 @@ TEST_CASE("replace_symlink swaps the pointer and read/resolve_pointer follow it"
 
 TEST_CASE("missing and dangling pointers are misses, other kinds of files are errors", "[fs]")
 {
-    scratch_dir dir("symlink-miss");
+    scratch_dir dir("fs", "symlink-miss");
     write_text(dir.path / "regular", "not a link");
 
     SECTION("missing link")
@@ -458,7 +352,7 @@ void run_publish_swap_stress(const stdfs::path& base, long rounds)
 {
     constexpr int workers = 16;
     constexpr int readers = 2;
-    scratch_dir dir("stress", base);
+    scratch_dir dir("fs", "stress", base);
     stdfs::create_directories(dir.path / "archive");
     stdfs::create_directories(dir.path / "tmp");
     child seeder = spawn({worker, "seed", dir.path.string()}, dir.path / "seed");
@@ -573,7 +467,7 @@ stdfs::path make_source(const stdfs::path& dir, const std::string& name, const s
 TEST_CASE("link_file on one filesystem: hardlink shares the inode, copy duplicates bytes and mode",
           "[fs]")
 {
-    scratch_dir dir("link-same");
+    scratch_dir dir("fs", "link-same");
     const std::string bytes = pattern_bytes((1U << 20) + 123);  // Over one copy chunk of read/write.
     const stdfs::path source = make_source(dir.path, "source.so", bytes);
 
@@ -623,7 +517,7 @@ TEST_CASE("link_file on one filesystem: hardlink shares the inode, copy duplicat
 
 TEST_CASE("link_file errors name the path and leave an existing destination alone", "[fs]")
 {
-    scratch_dir dir("link-errors");
+    scratch_dir dir("fs", "link-errors");
     const stdfs::path source = make_source(dir.path, "source.py", "print('hi')\n");
     write_text(dir.path / "existing.py", "keep me");
     REQUIRE(::symlink("source.py", (dir.path / "symlink.py").c_str()) == 0);
@@ -665,8 +559,8 @@ TEST_CASE("link_file falls back to a copy across filesystems and link_prober rem
         WARN("no /dev/shm: cross-filesystem fallback not tested");
         return;
     }
-    scratch_dir shm("link-xdev", "/dev/shm");
-    scratch_dir build("link-xdev");
+    scratch_dir shm("fs", "link-xdev", "/dev/shm");
+    scratch_dir build("fs", "link-xdev");
     const dev_t shm_dev = lstat_of(shm.path).st_dev;
     const dev_t build_dev = lstat_of(build.path).st_dev;
     if (shm_dev == build_dev) {
@@ -773,7 +667,7 @@ void make_tree(const stdfs::path& root, const stdfs::path& outside)
 
 TEST_CASE("remove_tree removes a tree without following symlinks out of it", "[fs]")
 {
-    scratch_dir dir("remove");
+    scratch_dir dir("fs", "remove");
     stdfs::create_directories(dir.path / "outside");
     write_text(dir.path / "outside" / "precious", "do not delete");
     make_tree(dir.path / "tree", dir.path / "outside");
@@ -803,7 +697,7 @@ TEST_CASE("remove_tree removes a tree without following symlinks out of it", "[f
 TEST_CASE("remove_tree: missing trees are success, symlink roots are unlinked, bad names refused",
           "[fs]")
 {
-    scratch_dir dir("remove-edge");
+    scratch_dir dir("fs", "remove-edge");
     CHECK(pkg::io::remove_tree(dir.path / "absent"));
     CHECK(pkg::io::remove_tree(dir.path / "absent-parent" / "absent"));
     CHECK(pkg::io::rename_aside_then_remove(dir.path / "absent"));
@@ -830,7 +724,7 @@ TEST_CASE("remove_tree: missing trees are success, symlink roots are unlinked, b
 
 TEST_CASE("remove_tree on the same tree from racing threads and processes", "[fs]")
 {
-    scratch_dir dir("remove-race");
+    scratch_dir dir("fs", "remove-race");
     stdfs::create_directories(dir.path / "outside");
     write_text(dir.path / "outside" / "precious", "do not delete");
 

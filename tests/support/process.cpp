@@ -1,13 +1,23 @@
 #include "support/process.hpp"
 
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <stdexcept>
+#include "support/files.hpp"
 
 extern char** environ;
 
@@ -72,4 +82,108 @@ process_result run_process(const std::vector<std::string>& argv)
     return result;
 }
 
-}  // namespace pkg::test
+namespace {
+
+// Starts `args` with fd 1 opened on `out` and fd 2 on `err`, or a copy of fd 1 when they are the
+// same file (two separate opens would overwrite each other's output).
+child spawn_to(const std::vector<std::string>& args, std::filesystem::path out,
+               std::filesystem::path err)
+{
+    child c;
+    c.out = std::move(out);
+    c.err = std::move(err);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    if (c.err == c.out) {
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    const int rc = ::posix_spawn(&c.pid, argv.at(0), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    INFO("posix_spawn " << args.at(0) << ": " << std::generic_category().message(rc));
+    REQUIRE(rc == 0);
+    return c;
+}
+
+} // namespace
+
+std::filesystem::path test_python()
+{
+    for (const char* candidate :
+         {"/usr/bin/python3", "/root/.pyenv/versions/3.11.7/bin/python3.11"}) {
+        if (::access(candidate, X_OK) == 0) {
+            return candidate;
+        }
+    }
+    return {};
+}
+
+child::child(child&& other) noexcept
+    : pid(std::exchange(other.pid, -1)), out(std::move(other.out)), err(std::move(other.err)),
+      is_reaped(other.is_reaped)
+{
+}
+
+child::~child()
+{
+    if (pid > 0 && !is_reaped) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
+}
+
+child spawn(const std::vector<std::string>& args, const std::filesystem::path& log_base)
+{
+    std::filesystem::path out = log_base;
+    out += ".out";
+    std::filesystem::path err = log_base;
+    err += ".err";
+    return spawn_to(args, std::move(out), std::move(err));
+}
+
+child spawn_merged(const std::vector<std::string>& args, const std::filesystem::path& log)
+{
+    return spawn_to(args, log, log);
+}
+
+int wait_exit(child& c)
+{
+    int status = 0;
+    while (::waitpid(c.pid, &status, 0) < 0) {
+        REQUIRE(errno == EINTR);
+    }
+    c.is_reaped = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string output_of(const child& c)
+{
+    if (c.err == c.out) {
+        return read_text(c.out);
+    }
+    return read_text(c.out) + read_text(c.err);
+}
+
+bool wait_for_output(const child& c, const std::string& text)
+{
+    for (int i = 0; i < 30000; ++i) {
+        std::ifstream in(c.out, std::ios::binary);
+        const std::string so_far((std::istreambuf_iterator<char>(in)), {});
+        if (so_far.find(text) != std::string::npos) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+}
+
+} // namespace pkg::test
