@@ -86,29 +86,27 @@ task<result<void>> file_backend::async_create_directories(std::filesystem::path 
 namespace {
 
 // The measured default per workload: perf/micro/bench_fs_backends.cpp, full tables and the
-// command in perf/results/fs-backends.md. This machine: 2 vCPUs, kernel 6.18, ext4 without a
-// journal, shared with other builds (load average 10-16 during the runs). Medians of 7 interleaved
-// repetitions, three runs (run 1 / run 2 / run 3):
+// commands in perf/results/fs-backends.md. 2 vCPUs, kernel 6.18, ext4 without a journal.
 //
-//   10,000 files of 4 KiB in 100 dirs; 4 x 64 MiB
-//                        plain            threads(2)      threads(4)      uring(32)       uring(128)
-//   create, us/file      180 / 102 / 93   91 / 78 / 89    81 / 64 / 75    87 / 43 / 44    86 / 89 / 91
-//   hardlink, us/file     87 / 45 / 42    68 / 54 / 63    63 / 51 / 50    27 / 25 / 32    33 / 46 / 40
-//   large writes, MB/s    66 / 100 / 115  76 / 106 / 123  96 / 120 / 108  85 / 186 / 518  73 / 114 / 117
+// Quiet machine (load < 2.5), 3 runs of 5 interleaved repetitions, medians (run 1 / 2 / 3):
+//   10,000 files of 4 KiB in 100 dirs; 2 x 64 MiB
+//                        plain             threads(2)        threads(4)        uring(32)         uring(128)
+//   create, us/file      24.9 / 30.3 / 32.6  18.9 / 24.3 / 24.8  17.0 / 22.2 / 24.3  24.6 / 25.0 / 27.7  21.4 / 25.2 / 34.1
+//   hardlink, us/file    10.9 / 10.8 / 10.9  12.6 / 12.9 / 11.3  12.9 / 12.0 / 11.7  12.3 / 13.7 / 13.2  12.8 / 11.7 / 13.7
+//   large writes, MB/s    390 /  399 /  379   562 /  766 /  748   569 /  578 /  758   398 /  395 /  750   406 /  551 /  620
 //
-// io_uring with 32 operations in flight is the best or within noise of the best for every kind of
-// work, and clearly best for hardlinks (the installer's main job), so it is the default for both
-// workloads; 128 in flight is slower (more io-wq workers than the 2 CPUs can run). The
-// per-workload switch stays so a future measurement can split them. In a quiet machine, plain
-// syscalls cost less CPU per file (research/toolchain.md §4.2); io_uring wins here by overlapping
-// blocking calls, not by saving syscalls.
+// The thread pool (4 threads) is the fastest backend for creating files and for large writes and
+// ties for hardlinks, so it is the default for both workloads. io_uring loses here because the
+// kernel punts openat/linkat to io-wq workers (research/toolchain.md §4.2); it stays available
+// (PKG_IO_BACKEND=uring, backend_choice::uring/prefer_uring) and tested. Runs taken earlier under
+// load average 10-16 ranked io_uring first (overlap of blocked calls): measure on a quiet machine.
 backend_kind measured_default(workload kind)
 {
     switch (kind) {
     case workload::small_files:
-        return backend_kind::uring;
+        return backend_kind::threads;
     case workload::large_files:
-        return backend_kind::uring;
+        return backend_kind::threads;
     }
     return backend_kind::threads;
 }
