@@ -338,6 +338,10 @@ TEST_CASE("interpreter: malformed answers are errors naming the key", "[interpre
     check(replaced(sample_answer, R"("scripts": "bin")", R"("scripts": "../../bin")"), "leaves the environment");
     check(replaced(sample_answer, R"("scripts": "bin")", R"("scripts": "/usr/bin")"), "is absolute");
     check(replaced(sample_answer, R"("version": "2.36")", R"("version": "2")"), "not MAJOR.MINOR");
+    // Found by fuzz_interpreter_facts: an absurd libc version made millions of platform tags.
+    check(replaced(sample_answer, R"("version": "2.36")", R"("version": "2.999999")"),
+          "implausible");
+    check(replaced(sample_answer, R"("version": "2.36")", R"("version": "10.1")"), "implausible");
     check(replaced(sample_answer, R"("name": "glibc")", R"("name": "bionic")"), "unknown libc");
     check(replaced(sample_answer, R"("site_packages": [)", R"("site_packages": [1,)"), "non-string");
 

@@ -276,6 +276,9 @@ result<install_scheme> read_scheme(const object_reader& r, bool may_be_null)
 }
 
 // "2.36" → (2, 36).
+constexpr unsigned max_libc_major = 9;
+constexpr unsigned max_libc_minor = 999;
+
 std::optional<std::pair<unsigned, unsigned>> parse_major_minor(std::string_view text)
 {
     unsigned parts[2] = {0, 0};
@@ -391,6 +394,15 @@ result<interpreter_facts> facts_from_object(const object_reader& r)
             if (!parsed) {
                 return bad_answer(r.source(),
                                   fmt::format("libc version \"{}\" is not MAJOR.MINOR", version));
+            }
+            // Every platform tag from the libc version down to the oldest is generated (one per
+            // minor, ~50 per major), so an absurd version would make millions of tags: bound it
+            // well above any real glibc (2.x) or musl (1.x).
+            if (parsed->first > max_libc_major || parsed->second > max_libc_minor) {
+                return bad_answer(r.source(),
+                                  fmt::format("libc version \"{}\" is implausible (pkg accepts up "
+                                              "to {}.{})",
+                                              version, max_libc_major, max_libc_minor));
             }
             if (name == "glibc") {
                 f.glibc = parsed;

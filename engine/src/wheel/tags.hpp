@@ -43,7 +43,9 @@ struct interpreter_description {
     std::string abi;
     std::string os = "linux";           ///< "linux" (others later)
     std::string arch = "x86_64";        ///< platform.machine() normalised: x86_64, aarch64, i686, …
-    /// glibc (major, minor) when the interpreter runs on glibc; enables manylinux tags.
+    /// glibc (major, minor) when the interpreter runs on glibc; enables manylinux tags. The list
+    /// grows with the version (one platform per minor, ~50 per major above 2): callers bound
+    /// untrusted versions (the interpreter query accepts up to 9.999).
     std::optional<std::pair<unsigned, unsigned>> glibc;
     /// musl (major, minor) when on musl; enables musllinux tags.
     std::optional<std::pair<unsigned, unsigned>> musl;
