@@ -4,6 +4,8 @@
 #   tests/run.sh                 release (gcc, -Werror) + sanitizers (clang, ASan+UBSan) + fuzz
 #   PKG_TEST_MODES="release" tests/run.sh    only some of: release sanitize fuzz
 #   PKG_FUZZ_SECONDS=N           seconds per fuzz target (default: 20 when CI=true, else 0 = skip)
+#   PKG_FUZZ_SEED=N              libFuzzer seed (default 1: CI runs are reproducible; set another
+#                                value, or 0 for a random one, to explore)
 #   PKG_TEST_FILTER='[pep440]'   passed to ctest -R (regex on test names) when set
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,7 +60,8 @@ for mode in $modes; do
         work="$root/tests/fuzz/.runs/${name#fuzz_}"
         mkdir -p "$work"
         echo "fuzz: $name for ${fuzz_seconds}s"
-        if ! "$fuzzer" -max_total_time="$fuzz_seconds" -print_final_stats=0 -artifact_prefix="$work/" \
+        if ! "$fuzzer" -seed="${PKG_FUZZ_SEED:-1}" -max_total_time="$fuzz_seconds" \
+             -print_final_stats=0 -artifact_prefix="$work/" \
              "$work" "$corpus_seed" >"$work/log.txt" 2>&1; then
           tail -40 "$work/log.txt"; failed+=("fuzz:$name")
         else
