@@ -29,4 +29,15 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes)
     return out;
 }
 
+std::string quote_verbatim(std::string_view text, std::size_t max_bytes)
+{
+    std::string out = "\"";
+    out.append(text.substr(0, max_bytes));
+    if (text.size() > max_bytes) {
+        out.append("...");
+    }
+    out.push_back('"');
+    return out;
+}
+
 }  // namespace pkg

@@ -4,6 +4,8 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "base/quote.hpp"
+
 // Semantics follow `packaging.specifiers` (24.1), applied to the parsed operand rather than to
 // its spelling: packaging builds the `~=` prefix from the text as written, so odd spellings such
 // as `~=1.0.pre1` get a different prefix there than `~=1.0rc1`; here both mean `>=1.0rc1, ==1.*`,
@@ -29,17 +31,7 @@ std::string_view trim(std::string_view text) noexcept
     return text;
 }
 
-std::string quote(std::string_view text)
-{
-    constexpr std::size_t limit = 120;
-    std::string out = "\"";
-    out.append(text.substr(0, limit));
-    if (text.size() > limit) {
-        out.append("...");
-    }
-    out.push_back('"');
-    return out;
-}
+std::string quote(std::string_view text) { return quote_verbatim(text); }
 
 struct op_spelling {
     std::string_view text;

@@ -6,6 +6,8 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "base/quote.hpp"
+
 // The grammar accepted here is the one `packaging.version.VERSION_PATTERN` describes
 // (case-insensitive, surrounded by optional whitespace):
 //
@@ -48,17 +50,7 @@ bool is_alnum(char c) noexcept
 }
 
 // Error messages quote the input; a megabyte of garbage should not become a megabyte of message.
-std::string quote(std::string_view text)
-{
-    constexpr std::size_t limit = 120;
-    std::string out = "\"";
-    out.append(text.substr(0, limit));
-    if (text.size() > limit) {
-        out.append("...");
-    }
-    out.push_back('"');
-    return out;
-}
+std::string quote(std::string_view text) { return quote_verbatim(text); }
 
 /// A cursor over the input. `overflow` records the first number too large for 64 bits: the
 /// parse then fails with a message naming that number instead of a generic "unexpected text".
