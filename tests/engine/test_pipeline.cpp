@@ -869,6 +869,44 @@ std::size_t verify_all_archives(const stdfs::path& root)
     return n;
 }
 
+// Every wheels-v1 pointer leads to a complete archive in archive-v1, or dangles (a miss).
+// Returns how many lead somewhere.
+std::size_t verify_all_pointers(const stdfs::path& root)
+{
+    std::size_t live = 0;
+    std::error_code ec;
+    const stdfs::path archives = stdfs::canonical(root / "archive-v1", ec);
+    REQUIRE_FALSE(ec);
+    for (auto it = stdfs::recursive_directory_iterator(root / "wheels-v1", ec);
+         !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_symlink()) {
+            continue;
+        }
+        INFO("pointer " << it->path().string());
+        std::error_code missing;
+        const stdfs::path target = stdfs::canonical(it->path(), missing);
+        if (missing) {
+            continue; // dangling: a miss, never an error
+        }
+        CHECK(target.parent_path() == archives);
+        auto checked = pkg::pipeline::verify_archive(target);
+        if (!checked) {
+            FAIL(checked.error().to_string());
+        }
+        ++live;
+    }
+    CHECK_FALSE(ec);
+    return live;
+}
+
+// The "in <t> us" a pipeline_worker fetch prints at its end.
+std::int64_t reported_micros(const std::string& output)
+{
+    const std::size_t in = output.find(" in ");
+    REQUIRE(in != std::string::npos);
+    return std::stoll(output.substr(in + 4));
+}
+
 } // namespace
 
 TEST_CASE("pipeline: a body cut short restarts from zero through the sink's reset",

@@ -12,9 +12,9 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "http/url.hpp"
 #include "index/project_page.hpp"
 #include "index/select.hpp"
-#include "index/url_resolve.hpp"
 #include "wheel/wheel_filename.hpp"
 
 namespace {
@@ -54,8 +54,8 @@ void check_page(const pkg::index::project_page& page)
         for (const char c : file.url) {
             check(static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f);
         }
-        check(pkg::index::split_url(file.url).scheme.has_value());
-        const auto again = pkg::index::resolve_url(page.url, file.url);
+        check(pkg::io::split_url(file.url).scheme.has_value());
+        const auto again = pkg::io::resolve_url(page.url, file.url);
         check(again.has_value() && *again == file.url);
         for (const auto& [algorithm, hex] : file.hashes) {
             check(!algorithm.empty() && is_lower_hex(hex));
@@ -95,12 +95,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (newline != std::string_view::npos) {
         const std::string_view base = text.substr(0, newline);
         const std::string_view reference = text.substr(newline + 1);
-        if (auto resolved = pkg::index::resolve_url(base, reference)) {
-            const auto again = pkg::index::resolve_url(base, *resolved);
+        if (auto resolved = pkg::io::resolve_url(base, reference)) {
+            const auto again = pkg::io::resolve_url(base, *resolved);
             check(again.has_value() && *again == *resolved);
         }
-        (void)pkg::index::redact_url(base);
-        (void)pkg::index::last_path_segment(reference);
+        (void)pkg::io::redact_url(base);
+        (void)pkg::io::last_path_segment(reference);
     }
     return 0;
 }

@@ -11,9 +11,9 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "http/url.hpp"
 #include "index/project_page.hpp"
 #include "index/select.hpp"
-#include "index/url_resolve.hpp"
 #include "wheel/wheel_filename.hpp"
 
 namespace {
@@ -62,8 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(page->api.major == 1);
         for (const pkg::index::index_file& file : page->files) {
             check(file.url.find('#') == std::string::npos);
-            check(pkg::index::split_url(file.url).scheme.has_value());
-            const auto again = pkg::index::resolve_url(page_url, file.url);
+            check(pkg::io::split_url(file.url).scheme.has_value());
+            const auto again = pkg::io::resolve_url(page_url, file.url);
             check(again.has_value() && *again == file.url);
             for (const auto& [algorithm, hex] : file.hashes) {
                 check(is_lower_hex(hex));

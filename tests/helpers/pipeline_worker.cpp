@@ -6,10 +6,12 @@
 //                                   sha256 may be "-" for none) concurrently through
 //                                   async_fetch_wheel, then re-checks each returned archive against
 //                                   its manifest while still holding the lock. Prints
-//                                   "fetched <n> downloaded <m>" on success.
+//                                   "ready" (flushed) once it holds the lock and is about to
+//                                   fetch, then "fetched <n> downloaded <m> in <t> us" on success,
+//                                   <t> the microseconds from "ready" to the end of the checks
+//                                   (the crash test kills inside that window).
 //   gc <cache_dir> <stop_file>      until <stop_file> exists: cache_prune, then cache_clean,
-//   through
-//                                   the public API (exclusive lock, waiting for installs); prints
+//                                   through the public API (exclusive lock, waiting for installs); prints
 //                                   "rounds <n> removed <m>".
 // Exit 0: done and every check held; 1: an operation failed or a check broke (stderr says which);
 // 2: usage.
@@ -42,6 +44,9 @@ using namespace std::chrono_literals;
 pkg::io::task<int> async_fetch_all(std::shared_ptr<pkg::pipeline::pipeline_context> ctx,
                                    std::vector<pkg::pipeline::wheel_request> requests)
 {
+    const auto started = std::chrono::steady_clock::now();
+    std::printf("ready\n");
+    std::fflush(stdout);
     std::vector<pkg::io::task<pkg::result<pkg::pipeline::archive_ref>>> jobs;
     for (auto& r : requests) {
         jobs.push_back(pkg::pipeline::async_fetch_wheel(ctx, r));
@@ -61,7 +66,10 @@ pkg::io::task<int> async_fetch_all(std::shared_ptr<pkg::pipeline::pipeline_conte
             ++failures;
         }
     }
-    std::printf("fetched %zu downloaded %zu\n", outcomes.size() - failures, downloaded);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    std::printf("fetched %zu downloaded %zu in %lld us\n", outcomes.size() - failures, downloaded,
+                static_cast<long long>(elapsed.count()));
     co_return failures == 0 ? 0 : 1;
 }
 

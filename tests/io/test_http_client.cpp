@@ -298,7 +298,7 @@ TEST_CASE("url: resolve follows RFC 3986 section 5.4", "[http][url]")
     const auto base = *url::parse_reference("http://a/b/c/d;p?q");
     const std::map<std::string, std::string> cases = {
         {"g:h", "g:h"}, {"g", "http://a/b/c/g"}, {"./g", "http://a/b/c/g"}, {"g/", "http://a/b/c/g/"},
-        {"/g", "http://a/g"}, {"//g", "http://g"}, {"?y", "http://a/b/c/d;p?y"},
+        {"/g", "http://a/g"}, {"//g", "http://g/"}, {"?y", "http://a/b/c/d;p?y"},
         {"g?y", "http://a/b/c/g?y"}, {"#s", "http://a/b/c/d;p?q#s"}, {"g#s", "http://a/b/c/g#s"},
         {"g?y#s", "http://a/b/c/g?y#s"}, {";x", "http://a/b/c/;x"}, {"g;x", "http://a/b/c/g;x"},
         {"", "http://a/b/c/d;p?q"}, {".", "http://a/b/c/"}, {"./", "http://a/b/c/"},
@@ -633,6 +633,32 @@ TEST_CASE("client: idle connections older than idle_timeout are not reused", "[h
     auto second = run(ctx, client.async_get_string(server().url("/conn-id")));
     REQUIRE(second);
     CHECK(first->body != second->body);
+}
+
+TEST_CASE("client: keep_alive = false sends Connection: close and pools nothing", "[http][client]")
+{
+    const int fds_before = open_fd_count();
+    {
+        auto options = test_options();
+        options.keep_alive = false;
+        asio::io_context ctx;
+        http_client client(ctx.get_executor(), options);
+        auto first = run(ctx, client.async_get_string(server().url("/conn-id")));
+        REQUIRE(first);
+        CHECK(client.idle_connections() == 0);
+        auto second = run(ctx, client.async_get_string(server().url("/conn-id")));
+        REQUIRE(second);
+        CHECK(first->body != second->body);
+        http_request req;
+        req.url = server().url("/headers");
+        req.headers.emplace_back("Connection", "keep-alive");  // ours wins
+        auto echo = run(ctx, client.async_get_string(req));
+        REQUIRE(echo);
+        CHECK(echo->body.find("Connection: close\r\n") != std::string::npos);
+        CHECK(echo->body.find("keep-alive") == std::string::npos);
+        CHECK(client.idle_connections() == 0);
+    }
+    CHECK(open_fd_count() == fds_before);
 }
 
 TEST_CASE("client: error statuses, retries and their history", "[http][client]")

@@ -6,7 +6,7 @@
 #include <pkg/engine/errc.hpp>
 
 #include "index/page_support.hpp"
-#include "index/url_resolve.hpp"
+#include "http/url.hpp"
 #include "wheel/tags.hpp"
 
 namespace pkg::index {
@@ -58,7 +58,7 @@ result<api_version> parse_api_version(std::string_view text, std::string_view so
         return fail(errc::unsupported_api_version,
                     "cannot read the simple API version " + pkg::quote_for_message(text) +
                         " in " + std::string(source) + " (expected <major>.<minor>, e.g. \"1.0\")",
-                    redact_url(page_url));
+                    io::redact_url(page_url));
     };
     const auto read_number = [](std::string_view digits) -> std::optional<unsigned> {
         unsigned value = 0;
@@ -87,7 +87,7 @@ result<api_version> parse_api_version(std::string_view text, std::string_view so
                     "the index serves simple API version " + std::to_string(*major) + "." +
                         std::to_string(*minor) + " (" + std::string(source) +
                         "); pkg understands major version 1 only",
-                    redact_url(page_url),
+                    io::redact_url(page_url),
                     "use an index that serves the PEP 503/691 simple API version 1, or a newer "
                     "pkg");
     }
@@ -100,14 +100,14 @@ std::optional<std::string> api_version_warning(const api_version& version,
     if (version.minor <= known_api_minor) {
         return std::nullopt;
     }
-    return redact_url(page_url) + ": the index serves simple API version 1." +
+    return io::redact_url(page_url) + ": the index serves simple API version 1." +
            std::to_string(version.minor) + ", newer than 1." + std::to_string(known_api_minor) +
            " which pkg knows; features added since are ignored";
 }
 
 tl::unexpected<error> page_error(std::string_view page_url, std::string message)
 {
-    return fail(errc::invalid_index_page, std::move(message), redact_url(page_url));
+    return fail(errc::invalid_index_page, std::move(message), io::redact_url(page_url));
 }
 
 } // namespace detail
@@ -148,13 +148,13 @@ result<project_page> parse_project_page(std::string_view content_type, std::stri
                         pkg::quote_for_message(content_type) +
                         "; pkg understands simple API version 1 only (" +
                         std::string(json_media_type) + " or " + std::string(html_media_type) + ")",
-                    redact_url(page_url));
+                    io::redact_url(page_url));
     }
     return fail(errc::invalid_index_page,
                 "the index answered with Content-Type " + pkg::quote_for_message(content_type) +
                     ", which is not a project page (expected " + std::string(json_media_type) +
                     ", " + std::string(html_media_type) + " or text/html)",
-                redact_url(page_url),
+                io::redact_url(page_url),
                 "check that the index URL points at a PEP 503 \"simple\" index");
 }
 

@@ -7,7 +7,7 @@
 
 #include <pkg/engine/errc.hpp>
 
-#include "index/url_resolve.hpp"
+#include "http/url.hpp"
 #include "pep440/specifier.hpp"
 #include "pep508/name.hpp"
 
@@ -353,7 +353,7 @@ result<selection> select_wheel(const project_page& page, std::string_view name,
 
     if (eligible.empty()) {
         failure_text text = describe_failure(page, normalized_name, pinned, tags, rejected);
-        return fail(errc::no_compatible_wheel, std::move(text.message), redact_url(page.url),
+        return fail(errc::no_compatible_wheel, std::move(text.message), io::redact_url(page.url),
                     std::move(text.hint));
     }
 

@@ -12,9 +12,9 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "http/url.hpp"
 #include "index/page_support.hpp"
 #include "index/project_page.hpp"
-#include "index/url_resolve.hpp"
 #include "wheel/tags.hpp"
 
 namespace pkg::index {
@@ -413,7 +413,7 @@ hash_map fragment_hashes(std::string_view fragment, std::string_view filename,
         const std::string_view value = item.substr(eq + 1);
         const auto hex = detail::lower_hex(value);
         if (!hex || hex->size() != *length) {
-            warnings.push_back(redact_url(page_url) + ": ignored the " + algorithm + " hash " +
+            warnings.push_back(io::redact_url(page_url) + ": ignored the " + algorithm + " hash " +
                                quote_for_message(value) + " of " + quote_for_message(filename) +
                                " (expected " + std::to_string(*length) + " hex digits)");
             continue;
@@ -439,7 +439,7 @@ core_metadata_info metadata_attribute(std::string_view raw, std::string_view fil
     const auto hex =
         eq == std::string::npos ? std::nullopt : detail::lower_hex(value.substr(eq + 1));
     if (!hex || eq == 0) {
-        warnings.push_back(redact_url(page_url) + ": the core metadata attribute " +
+        warnings.push_back(io::redact_url(page_url) + ": the core metadata attribute " +
                            quote_for_message(raw) + " of " + quote_for_message(filename) +
                            " is neither \"true\" nor <hash>=<hex>; metadata taken as available "
                            "without a hash");
@@ -482,16 +482,16 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
                           " bytes pkg accepts");
     }
     if (scanned->base_href) {
-        auto resolved = resolve_url(page_url, *scanned->base_href);
+        auto resolved = io::resolve_url(page_url, *scanned->base_href);
         if (!resolved) {
             return detail::page_error(
                 page_url, "cannot resolve <base href=" + quote_for_message(*scanned->base_href) +
                               ">: " + resolved.error().message);
         }
-        base = std::string(without_fragment(*resolved));
+        base = std::string(io::without_fragment(*resolved));
     }
 
-    const std::string where = redact_url(page_url);
+    const std::string where = io::redact_url(page_url);
     for (raw_anchor& anchor : scanned->anchors) {
         const std::string* href = anchor.tag.find("href");
         const std::string text(trimmed(anchor.text));
@@ -501,15 +501,15 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
                                     "): it has no href");
             continue;
         }
-        auto resolved = resolve_url(base, *href);
+        auto resolved = io::resolve_url(base, *href);
         if (!resolved) {
             return detail::page_error(
                 page_url, "cannot resolve the link " + quote_for_message(*href) + " of " +
                               quote_for_message(text) + ": " + resolved.error().message);
         }
         index_file file;
-        file.url = std::string(without_fragment(*resolved));
-        const std::string segment = last_path_segment(file.url);
+        file.url = std::string(io::without_fragment(*resolved));
+        const std::string segment = io::last_path_segment(file.url);
         if (text.empty() && segment.empty()) {
             page.warnings.push_back(where + ": ignored the <a> at byte " +
                                     std::to_string(anchor.offset) + " (href " +
@@ -533,7 +533,7 @@ result<project_page> parse_simple_html(std::string_view body, std::string_view p
             file.filename = text;
         }
 
-        const url_reference parts = split_url(*resolved);
+        const io::url_reference parts = io::split_url(*resolved);
         if (parts.fragment) {
             file.hashes = fragment_hashes(*parts.fragment, file.filename, page_url, page.warnings);
         }

@@ -15,9 +15,9 @@
 
 #include <pkg/engine/errc.hpp>
 
+#include "http/url.hpp"
 #include "index/page_support.hpp"
 #include "index/project_page.hpp"
-#include "index/url_resolve.hpp"
 #include "wheel/tags.hpp"
 
 namespace pkg::index {
@@ -324,7 +324,7 @@ private:
             auto hex = detail::lower_hex(text);
             const auto expected = detail::fragment_hash_length(algorithm);
             if (!hex || (expected && hex->size() != *expected)) {
-                page_.warnings.push_back(redact_url(page_url_) + ": ignored the " + algorithm +
+                page_.warnings.push_back(io::redact_url(page_url_) + ": ignored the " + algorithm +
                                          " hash " + quote_for_message(text) + " of " +
                                          quote_for_message(filename) + " in " + context +
                                          " (not a hex digest of the right length)");
@@ -478,13 +478,13 @@ private:
         } else if (dist_info_metadata) {
             file.core_metadata = std::move(*dist_info_metadata);
         }
-        auto resolved = resolve_url(page_url_, *raw_url);
+        auto resolved = io::resolve_url(page_url_, *raw_url);
         if (!resolved) {
             return detail::page_error(
                 page_url_, "cannot resolve the URL " + quote_for_message(*raw_url) + " of " +
                                quote_for_message(file.filename) + ": " + resolved.error().message);
         }
-        file.url = std::string(without_fragment(*resolved));
+        file.url = std::string(io::without_fragment(*resolved));
         return file;
     }
 

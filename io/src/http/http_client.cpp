@@ -529,6 +529,9 @@ struct http_client::impl {
                            " HTTP/1.1\r\nHost: " + u.host_port() +
                            "\r\nUser-Agent: " + options.user_agent + "\r\nAccept-Encoding: " +
                            (st.request.accept_gzip ? "gzip" : "identity") + "\r\n";
+        if (!options.keep_alive) {
+            text += "Connection: close\r\n";
+        }
         bool has_authorization = false;
         for (const auto& [name, value] : st.request.headers) {
             if (iequals(name, "Authorization")) {
@@ -538,7 +541,8 @@ struct http_client::impl {
                 has_authorization = true;
             }
             if (iequals(name, "Host") || iequals(name, "Accept-Encoding") ||
-                iequals(name, "User-Agent") || iequals(name, "Range") || iequals(name, "If-Range")) {
+                iequals(name, "User-Agent") || iequals(name, "Range") || iequals(name, "If-Range") ||
+                (!options.keep_alive && iequals(name, "Connection"))) {
                 continue;  // ours
             }
             text += name + ": " + value + "\r\n";
@@ -587,7 +591,7 @@ struct http_client::impl {
 
         // A pooled connection may have been closed by the server while idle: if it fails before
         // any response byte, try once more on a fresh connection without spending a retry.
-        bool may_use_pool = true;
+        bool may_use_pool = options.keep_alive;
         while (true) {
             std::unique_ptr<connection> conn = may_use_pool ? take_idle(key) : nullptr;
             const bool is_reused = conn != nullptr;
@@ -603,7 +607,7 @@ struct http_client::impl {
                 may_use_pool = false;
                 continue;
             }
-            if (outcome.keep_connection) {
+            if (outcome.keep_connection && options.keep_alive) {
                 put_idle(key, std::move(conn));
             }
             co_return std::move(outcome.result);

@@ -80,6 +80,10 @@ struct http_options {
     std::size_t per_host = 8;
     /// Redirects followed per fetch.
     unsigned max_redirects = 10;
+    /// Reuse connections (HTTP/1.1 keep-alive, pooled per origin). false sends
+    /// "Connection: close" and opens a new connection for every request: for benchmarks and
+    /// servers that mishandle persistent connections.
+    bool keep_alive = true;
     /// Idle keep-alive connections older than this are closed instead of reused.
     std::chrono::milliseconds idle_timeout{30'000};
     /// Idle connections kept per origin.
