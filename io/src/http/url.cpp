@@ -1,3 +1,11 @@
+#include "http/url.hpp"
+
+#include "http/http_errc.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+
 namespace pkg::io {
 namespace {
 
