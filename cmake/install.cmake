@@ -50,6 +50,7 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
   set(PKG_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
 else()
   file(RELATIVE_PATH _pkg_pc_up "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" _pkg_pc_up "${_pkg_pc_up}")
   set(PKG_PC_PREFIX "\${pcfiledir}/${_pkg_pc_up}")
 endif()
 # A static pkg-engine needs its private dependencies when linking (`pkg-config --static`); a
