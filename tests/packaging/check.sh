@@ -45,9 +45,12 @@ case "${shared^^}" in ON|1|TRUE|YES|Y) kind=shared ;; *) kind=static ;; esac
 libdir=$(cache_value CMAKE_INSTALL_LIBDIR); libdir=${libdir:-lib}
 cxx=$(cache_value CMAKE_CXX_COMPILER); cxx=${cxx:-c++}
 generator=$(cache_value CMAKE_GENERATOR)
+# Libraries built with sanitizers need the consumer to link the same runtimes.
+sanitize=$(cache_value PKG_SANITIZE)
+san_flags=(); [ -z "$sanitize" ] || san_flags=("-fsanitize=$sanitize")
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:[A-Z]*=//p' "$build/CMakeCache.txt" | head -1)
 [ -n "$version" ] || fail "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
-step "$kind libraries, version $version, build tree $build"
+step "$kind libraries${sanitize:+ (sanitize=$sanitize)}, version $version, build tree $build"
 
 # ---- 1. install -------------------------------------------------------------------------------
 targets=(pkg_io pkg_engine)
@@ -102,11 +105,13 @@ if [ "$(cache_value PKG_BUILD_CLI)" != OFF ]; then
       '$ORIGIN/'*) ;;
       *) fail "installed bin/pkg: RUNPATH '$runpath' is not relative to \$ORIGIN" ;;
     esac
-    resolved=$(env -u LD_LIBRARY_PATH ldd "$prefix/bin/pkg" | grep -E 'libpkg-(engine|io)' || true)
+    resolved=$(env -u LD_LIBRARY_PATH ldd "$prefix/bin/pkg")
     for lib in libpkg-engine libpkg-io; do
-      echo "$resolved" | grep -qF "$lib.so.* => $prefix/$libdir/" 2>/dev/null ||
-        echo "$resolved" | grep -q "$lib\.so[.0-9]* => $prefix/$libdir/$lib" ||
-        fail "installed bin/pkg does not load $lib from the prefix:"$'\n'"$resolved"
+      path=$(echo "$resolved" | sed -n "s/^[[:space:]]*$lib\.so[.0-9]* => \([^ ]*\) .*/\1/p")
+      case "$( [ -n "$path" ] && realpath "$path")" in
+        "$(realpath "$prefix/$libdir")"/*) ;;
+        *) fail "installed bin/pkg does not load $lib from $prefix/$libdir:"$'\n'"$resolved" ;;
+      esac
     done
   fi
   step "installed pkg --version: $out"
@@ -146,6 +151,7 @@ step "find_package(pkg 0.0 | 0.2 | 1.0 | 0.1.999) rejects $version"
 consumer_build=$tmp/consumer-build
 cmake -S "$root/tests/consumer" -B "$consumer_build" ${generator:+-G "$generator"} \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS="${san_flags[*]}" \
   >"$tmp/consumer-configure.log" 2>&1 || { cat "$tmp/consumer-configure.log"; fail "configuring tests/consumer"; }
 cmake --build "$consumer_build" -v >"$tmp/consumer-build.log" 2>&1 ||
   { tail -60 "$tmp/consumer-build.log"; fail "building tests/consumer against $prefix"; }
@@ -170,7 +176,7 @@ pc_static=(); [ $kind = static ] && pc_static=(--static)
 read -r -a pc_cflags <<<"$(pkg-config --cflags pkg-engine)"
 read -r -a pc_libs <<<"$(pkg-config "${pc_static[@]}" --libs pkg-engine)"
 rpath=(); [ $kind = shared ] && rpath=("-Wl,-rpath,$prefix/$libdir")
-"$cxx" -std=c++20 -Wall -Wextra -Wpedantic -Werror "-DPKG_CONSUMER_EXPECTED_VERSION=\"$pc_version\"" \
+"$cxx" -std=c++20 -Wall -Wextra -Wpedantic -Werror "${san_flags[@]}" "-DPKG_CONSUMER_EXPECTED_VERSION=\"$pc_version\"" \
   "${pc_cflags[@]}" "$root/tests/consumer/main.cpp" -o "$tmp/pkg_consumer_pc" "${pc_libs[@]}" "${rpath[@]}" \
   >"$tmp/pc-build.log" 2>&1 || { cat "$tmp/pc-build.log"; fail "building tests/consumer with pkg-config ${pc_static[*]} (${pc_cflags[*]} ${pc_libs[*]})"; }
 step "consumer built with pkg-config ${pc_static[*]}: ${pc_cflags[*]} ${pc_libs[*]}"
