@@ -40,6 +40,9 @@ cache_value() {  # cache_value NAME: the value of a CMakeCache.txt entry, empty 
   sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -1
 }
 
+source_dir=$(cache_value CMAKE_HOME_DIRECTORY)
+[ "$(realpath "$source_dir")" = "$(realpath "$root")" ] ||
+  fail "$build was configured from $source_dir, not from this tree ($root)"
 shared=$(cache_value BUILD_SHARED_LIBS)
 case "${shared^^}" in ON|1|TRUE|YES|Y) kind=shared ;; *) kind=static ;; esac
 libdir=$(cache_value CMAKE_INSTALL_LIBDIR); libdir=${libdir:-lib}
@@ -48,7 +51,7 @@ generator=$(cache_value CMAKE_GENERATOR)
 # Libraries built with sanitizers need the consumer to link the same runtimes.
 sanitize=$(cache_value PKG_SANITIZE)
 san_flags=(); [ -z "$sanitize" ] || san_flags=("-fsanitize=$sanitize")
-version=$(sed -n 's/^CMAKE_PROJECT_VERSION:[A-Z]*=//p' "$build/CMakeCache.txt" | head -1)
+version=$(cache_value CMAKE_PROJECT_VERSION)
 [ -n "$version" ] || fail "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
 step "$kind libraries${sanitize:+ (sanitize=$sanitize)}, version $version, build tree $build"
 
