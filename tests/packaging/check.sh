@@ -3,7 +3,8 @@
 #
 # Checks pkg as an installed package, the way an embedder meets it. BUILD_DIR is a configured
 # (normally already built) build tree, static or -DBUILD_SHARED_LIBS=ON. In a temporary directory:
-#   1. builds the installed targets and runs `cmake --install BUILD_DIR --prefix <tmp>/prefix`;
+#   1. builds the installed targets, runs `cmake --install BUILD_DIR --prefix <tmp>/installed-here`
+#      and moves that to <tmp>/prefix (everything below uses the moved prefix: relocatable);
 #   2. checks the installed layout: command, libraries, CMake package, pkg-config file, exactly the
 #      public headers (nothing from io/src or engine/src), and no source- or build-tree path in
 #      any installed CMake or pkg-config file;
@@ -60,8 +61,11 @@ targets=(pkg_io pkg_engine)
 [ "$(cache_value PKG_BUILD_CLI)" = OFF ] || targets+=(pkg)
 cmake --build "$build" --target "${targets[@]}" >"$tmp/build.log" 2>&1 ||
   { tail -40 "$tmp/build.log"; fail "building ${targets[*]}"; }
-cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
-  { cat "$tmp/install.log"; fail "cmake --install $build --prefix $prefix"; }
+# Installed to one directory and used from another: the package must be relocatable (RUNPATH
+# relative to $ORIGIN, pkg-config paths relative to the .pc file, CMake's _IMPORT_PREFIX).
+cmake --install "$build" --prefix "$tmp/installed-here" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log"; fail "cmake --install $build --prefix $tmp/installed-here"; }
+mv "$tmp/installed-here" "$prefix"
 
 # ---- 2. layout --------------------------------------------------------------------------------
 expected=(bin/pkg "$libdir/cmake/pkg/pkgConfig.cmake" "$libdir/cmake/pkg/pkgConfigVersion.cmake"
