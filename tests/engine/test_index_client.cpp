@@ -145,6 +145,23 @@ public:
     /// Request log lines ("<path> inm=<..> ims=<..>") for /files/<path>.
     std::vector<std::string> requests(const std::string& path) const
     {
+        std::vector<std::string> out = raw_requests(path);
+        for (auto& line : out) {
+            line.erase(line.rfind(" accept="));
+        }
+        return out;
+    }
+    /// The Accept header of each request for /files/<path>.
+    std::vector<std::string> accepts(const std::string& path) const
+    {
+        std::vector<std::string> out = raw_requests(path);
+        for (auto& line : out) {
+            line.erase(0, line.rfind(" accept=") + 8);
+        }
+        return out;
+    }
+    std::vector<std::string> raw_requests(const std::string& path) const
+    {
         std::vector<std::string> out;
         const stdfs::path log = root_ / "requests.log";
         if (!stdfs::exists(log)) {
@@ -501,7 +518,7 @@ TEST_CASE("index configuration: flags, lockfiles, PKG_*, PIP_*, pip.conf in that
         write_text(home / ".pip" / "pip.conf",
                    "[global]\nextra-index-url = https://legacy-user.test/simple/\n");
         write_text(dir.path / "mine.conf", "[global]\nindex-url = https://mine.test/simple/\n");
-        env.vars["PIP_CONFIG_FILE"] = (dir.path / "mine.conf").string();
+        env.vars["PIP_CONFIG_FILE"] = "mine.conf";  // relative: against cwd
         auto r = resolve();
         REQUIRE(r);
         CHECK(r->index_urls == std::vector<std::string>{"https://mine.test/simple/",
@@ -714,9 +731,19 @@ TEST_CASE("JSON pages: negotiated Content-Type, hashes, one slash between index 
     CHECK(server.requests("idx/demo/").size() == 1);
     // The page was asked for at .../idx/demo/ exactly, and the Accept header prefers JSON.
     CHECK(server.total_requests() == 1);
-    CHECK(std::string(pkg::index::project_page_accept_header()) ==
-          "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-          "text/html;q=0.01");
+    // A query on the index URL (a token some private indexes use) stays at the end.
+    auto with_query = env.client(indexes({server.url("idx/?token=abc")}));
+    auto page = env.run(with_query->async_project_page("demo"));
+    REQUIRE(page);
+    CHECK(page->second->url == server.url("idx/demo/?token=abc"));
+    CHECK(server.requests("idx/demo/").size() == 2);
+    auto bad = env.run(with_query->async_project_page("not a name"));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == pkg::errc::invalid_name);
+    CHECK(server.accepts("idx/demo/") ==
+          std::vector<std::string>(2, "application/vnd.pypi.simple.v1+json, "
+                                      "application/vnd.pypi.simple.v1+html;q=0.2, "
+                                      "text/html;q=0.01"));
 }
 
 TEST_CASE("index order: the first index that has the project wins; errors stop the search",
@@ -964,6 +991,9 @@ TEST_CASE("HTTP cache through the client: fresh, stale, refresh, offline, no-sto
         CHECK(miss.error().code == pkg::errc::offline_miss);
         CHECK_THAT(miss.error().message,
                    Catch::Contains("'other-project'") && Catch::Contains(index));
+        CHECK_THAT(miss.error().message,
+                   Catch::StartsWith("project 'other-project' from index " + index +
+                                     ": not in the cache"));
         CHECK_THAT(miss.error().hint, Catch::Contains("--offline"));
         CHECK(server.requests("idx/other-project/").empty());
     }
