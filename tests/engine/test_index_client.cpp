@@ -1094,6 +1094,9 @@ TEST_CASE("find-links: local directories and HTML pages, before the indexes", "[
         write_text(wheels / name, "not really a wheel");
     }
     stdfs::create_directories(wheels / "sub-1.0-py3-none-any.whl");  // a directory: skipped
+    stdfs::create_symlink(work.path / "nowhere.whl", wheels / "zz-1.0-py3-none-any.whl");  // dangling
+    stdfs::create_symlink(wheels / "demo-1.0-py3-none-any.whl",
+                          wheels / "linked-1.0-py3-none-any.whl");  // a link to a file: listed
     client_env env(work.path / "cache");
 
     SECTION("the listing and its synthetic pages")
@@ -1102,7 +1105,8 @@ TEST_CASE("find-links: local directories and HTML pages, before the indexes", "[
         REQUIRE(listing);
         CHECK(listing->filenames ==
               std::vector<std::string>{"Other_Project-3.0-py3-none-any.whl",
-                                       "demo-1.0-cp27-none-any.whl", "demo-1.0-py3-none-any.whl"});
+                                       "demo-1.0-cp27-none-any.whl", "demo-1.0-py3-none-any.whl",
+                                       "linked-1.0-py3-none-any.whl"});
         auto page = pkg::index::local_project_page(*listing, "other-project");
         REQUIRE(page.files.size() == 1);
         CHECK(page.files[0].url == (wheels / "Other_Project-3.0-py3-none-any.whl").string());
