@@ -1038,6 +1038,23 @@ TEST_CASE("HTTP cache through the client: fresh, stale, refresh, offline, no-sto
         CHECK_FALSE(stdfs::exists(file));
     }
 
+    SECTION("an entry that cannot be written is a warning, not an error")
+    {
+        server.put("idx/demo/", body, {html_type, "Cache-Control: max-age=600"});
+        // A file where the index's directory should be: nothing can be stored under it.
+        const stdfs::path key_dir = entry_file(*env.cache, index, "demo").parent_path();
+        write_text(key_dir, "in the way");
+        auto [page, s] = fetch();
+        REQUIRE(page);
+        CHECK(s == counts{{"fetched", 1}, {"revalidated", 0}, {"cached", 0}});
+        const auto& w = page->second->warnings;
+        REQUIRE(w.size() == 1);
+        CHECK_THAT(w[0], Catch::Contains(key_dir.string()) && Catch::Contains("not cached"));
+        auto [again, s2] = fetch();
+        REQUIRE(again);
+        CHECK(s2 == counts{{"fetched", 1}, {"revalidated", 0}, {"cached", 0}});
+    }
+
     SECTION("credentials in the index URL never reach the entry; links keep them")
     {
         server.put("idx/demo/", html_page({"demo-1.0-py3-none-any.whl"}, "../../pkgs/"),
