@@ -996,6 +996,15 @@ TEST_CASE("install: malformed wheels are refused before anything is written", "[
         {"a second .dist-info",
          [](wheel_spec& s) { s.entries.push_back(file_entry("other-2.0.dist-info/METADATA", "")); },
          pkg::errc::invalid_wheel, {"more than one .dist-info"}},
+        {"a launcher named python",
+         [](wheel_spec& s) { s.entry_points = "[gui_scripts]\npython = a:b\n"; },
+         pkg::errc::invalid_wheel, {"an entry point would replace the environment's own", "/bin/python"}},
+        {"a script named python3.11",
+         [](wheel_spec& s) { s.entries.push_back(file_entry("bad-1.0.data/scripts/python3.11", "")); },
+         pkg::errc::invalid_wheel, {"\"bad-1.0.data/scripts/python3.11\" would replace", "/bin/python3.11"}},
+        {"a script named activate",
+         [](wheel_spec& s) { s.entries.push_back(file_entry("bad-1.0.data/scripts/activate", "")); },
+         pkg::errc::invalid_wheel, {"/bin/activate"}},
         {"data escaping the environment",
          [](wheel_spec& s) { s.entries.push_back(file_entry("bad-1.0.data/data/../../../../escape", "")); },
          pkg::errc::invalid_wheel, {"outside the environment"}},
@@ -1269,4 +1278,112 @@ TEST_CASE("install: scan_site_packages lists dist-info and egg-info", "[install]
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == pkg::errc::unsupported);
     CHECK(stdfs::exists(egg.dist_info));
+}
+
+TEST_CASE("install: installer metadata follows the request", "[install]")
+{
+    if (!can_test()) {
+        return;
+    }
+    scratch_dir dir("install", "metadata");
+    const stdfs::path wheel = dir.path / wheel_filename(platlib_spec());
+    write_file(wheel, build_wheel(platlib_spec()));
+    archive_maker maker(dir.path / "cache");
+    venv v = make_venv(dir.path / "env");
+    auto request = maker.request_for(wheel);
+    request.requested = false;
+    pkg::installer::linker links(pkg::link_mode::hardlink);
+    auto owners = owners_of(v);
+    auto out = pkg::installer::install_wheel(request, v.scheme, links, owners);
+    REQUIRE(out);
+    const stdfs::path info = v.scheme.platlib / "platpkg-2.0.dist-info";
+    CHECK(out->dist.dist_info == info);
+    CHECK(out->dist.installer == "pkg");
+    CHECK(read_file(info / "INSTALLER") == "pkg\n");
+    CHECK_FALSE(stdfs::exists(info / "REQUESTED"));
+    CHECK_FALSE(stdfs::exists(info / "direct_url.json"));
+    const auto line = [](const std::string& path, const std::string& content) {
+        return path + ",sha256=" + pkg::installer::record_hash(content) + "," +
+               std::to_string(content.size());
+    };
+    const std::string metadata = "Metadata-Version: 2.1\nName: platpkg\nVersion: 2.0\n";
+    const std::string wheel_file =
+        "Wheel-Version: 1.0\nGenerator: pkg-test\nRoot-Is-Purelib: false\nTag: py3-none-any\n";
+    const std::string init = "KIND = 'platlib root'\n";
+    CHECK(record_lines(info / "RECORD") ==
+          std::set<std::string>{line("platpkg-2.0.dist-info/INSTALLER", "pkg\n"),
+                                line("platpkg-2.0.dist-info/METADATA", metadata),
+                                "platpkg-2.0.dist-info/RECORD,,",
+                                line("platpkg-2.0.dist-info/WHEEL", wheel_file),
+                                line("platpkg/__init__.py", init)});
+    CHECK(out->files == 5);
+    CHECK(out->bytes == 4 + metadata.size() + wheel_file.size() + init.size());
+    // The file index now knows the new files (claimed during the install).
+    const auto* owner = owners.owner_of(v.scheme.platlib / "platpkg" / "__init__.py");
+    REQUIRE(owner != nullptr);
+    CHECK(owner->name == "platpkg");
+}
+
+TEST_CASE("install: many wheels at once share directories and collide cleanly", "[install]")
+{
+    if (!can_test()) {
+        return;
+    }
+    scratch_dir dir("install", "parallel");
+    archive_maker maker(dir.path / "cache");
+    venv v = make_venv(dir.path / "env");
+    std::vector<install_request> requests;
+    const std::string parts = "abcdefgh";
+    for (char c : parts) {
+        const wheel_spec spec = namespace_spec(std::string(1, c));
+        const stdfs::path wheel = dir.path / wheel_filename(spec);
+        write_file(wheel, build_wheel(spec));
+        requests.push_back(maker.request_for(wheel));
+    }
+    // Two more that both ship nspkg/shared.py: exactly one of them may win.
+    for (const std::string name : {"rival1", "rival2"}) {
+        wheel_spec spec;
+        spec.name = name;
+        spec.entries = {file_entry("nspkg/shared.py", "WHO = '" + name + "'\n"),
+                        file_entry(name + "/__init__.py", "")};
+        const stdfs::path wheel = dir.path / wheel_filename(spec);
+        write_file(wheel, build_wheel(spec));
+        requests.push_back(maker.request_for(wheel));
+    }
+    pkg::installer::linker links(pkg::link_mode::hardlink);
+    auto owners = owners_of(v);
+    std::vector<std::optional<pkg::result<install_outcome>>> results(requests.size());
+    {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            threads.emplace_back([&, i] {
+                results[i] = pkg::installer::install_wheel(requests[i], v.scheme, links, owners);
+            });
+        }
+        for (auto& t : threads) {
+            t.join();
+        }
+    }
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        REQUIRE(results[i]);
+        CHECK(*results[i]);
+    }
+    const auto& r1 = *results[parts.size()];
+    const auto& r2 = *results[parts.size() + 1];
+    REQUIRE(r1.has_value() != r2.has_value());
+    const auto& failed = r1 ? r2 : r1;
+    CHECK(failed.error().code == pkg::errc::file_collision);
+    const std::string winner = r1 ? "rival1" : "rival2";
+    const std::string loser = r1 ? "rival2" : "rival1";
+    CHECK(read_file(v.site / "nspkg" / "shared.py") == "WHO = '" + winner + "'\n");
+    CHECK_FALSE(stdfs::exists(v.site / loser));
+    CHECK_FALSE(stdfs::exists(v.site / (loser + "-1.0.dist-info")));
+    require_no_leftovers(v.root);
+    std::string imports = "import nspkg.shared";
+    for (char c : parts) {
+        imports += ", nspkg." + std::string(1, c);
+    }
+    auto r = run_process({v.python.string(), "-c", imports + "\nprint(nspkg.shared.WHO)"});
+    CHECK(r.err == "");
+    CHECK(r.out == winner + "\n");
 }

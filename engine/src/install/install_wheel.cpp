@@ -225,6 +225,21 @@ public:
     // `mkdir -p` remembering what it created (for rollback) and what exists (to stat once).
     result<void> ensure_dir(const stdfs::path& dir)
     {
+        // Another wheel's rollback may remove a directory this one saw (namespace packages
+        // installed at once): creating below it then fails with ENOENT, and a fresh look helps.
+        for (int attempt = 0;; ++attempt) {
+            auto made = ensure_dir_once(dir);
+            if (made || attempt == 3 || made.error().code != std::errc::no_such_file_or_directory) {
+                return made;
+            }
+            for (stdfs::path q = dir; !q.empty() && q != q.parent_path(); q = q.parent_path()) {
+                known_dirs_.erase(q.native());
+            }
+        }
+    }
+
+    result<void> ensure_dir_once(const stdfs::path& dir)
+    {
         if (known_dirs_.contains(dir.native())) {
             return {};
         }
@@ -320,6 +335,26 @@ result<void> write_new_file(const stdfs::path& dest, std::string_view content, :
     // atomic_write_file renames over the target; the target is known to be absent, so this is
     // a create whose file never shows partly written.
     return io::atomic_write_file(dest, content, io::atomic_write_options{.mode = mode});
+}
+
+// Names in the scripts directory that belong to the environment itself: a wheel replacing them
+// would break the environment (its interpreter links, its activation scripts).
+bool is_reserved_script_name(std::string_view name)
+{
+    if (name == "activate" || name == "activate.fish" || name == "activate.csh" ||
+        name == "Activate.ps1" || name == "python" || name == "pythonw") {
+        return true;
+    }
+    // python3, python3.11, pythonw3.11
+    for (std::string_view stem : {"pythonw", "python"}) {
+        if (name.starts_with(stem)) {
+            std::string_view rest = name.substr(stem.size());
+            return !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) {
+                return (c >= '0' && c <= '9') || c == '.';
+            }) && rest.front() != '.';
+        }
+    }
+    return false;
 }
 
 std::string relative_record_path(const stdfs::path& file, const stdfs::path& base)
@@ -480,7 +515,14 @@ result<install_outcome> install_wheel(const install_request& request, const targ
         return !rel.empty() && *rel.begin() != "..";
     };
     std::map<std::string, const planned_file*> by_dest;
+    const stdfs::path scripts_dir = scheme.scripts.lexically_normal();
     for (const auto& p : plan) {
+        if (p.dest.parent_path() == scripts_dir && is_reserved_script_name(p.dest.filename().native())) {
+            return fail(invalid_wheel(
+                m, fmt::format("{} would replace the environment's own {}",
+                               p.source.empty() ? "an entry point" : quote_for_message(p.source),
+                               p.dest.native())));
+        }
         if (!is_inside(p.dest)) {
             return fail(invalid_wheel(
                 m, fmt::format("{} would be installed at {}, outside the environment {}",
