@@ -40,6 +40,17 @@ public:
         case errc::hash_mismatch: return "hash mismatch";
         case errc::record_mismatch: return "wheel RECORD does not match its files";
         case errc::invalid_wheel: return "invalid wheel";
+        case errc::no_index_configured: return "no package index configured";
+        case errc::project_not_found: return "project not found on any index";
+        case errc::offline_miss: return "not available offline";
+        case errc::file_collision: return "file belongs to another installed package";
+        case errc::invalid_record: return "invalid RECORD of an installed package";
+        case errc::invalid_entry_point: return "invalid entry point";
+        case errc::environment_locked: return "environment is locked by another process";
+        case errc::not_an_environment: return "not a Python environment";
+        case errc::not_installed: return "package is not installed";
+        case errc::requirement_not_pinned: return "requirement is not pinned";
+        case errc::missing_hash: return "requirement has no hash";
         }
         return "unknown pkg error";
     }

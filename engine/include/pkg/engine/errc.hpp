@@ -41,6 +41,19 @@ enum class errc {
     hash_mismatch,    ///< Downloaded bytes do not have the expected (pinned or index) SHA-256.
     record_mismatch,  ///< A wheel's RECORD disagrees with its files (missing, extra, size, hash).
     invalid_wheel,    ///< A wheel archive lacks what a wheel must hold (its .dist-info/RECORD).
+    // Package index client (engine/src/index): configuration, fetching, HTTP cache.
+    no_index_configured,  ///< No index URL from flags, PKG_INDEX_URL, PIP_INDEX_URL or pip.conf.
+    project_not_found,    ///< No configured index or find-links location knows the project.
+    offline_miss,         ///< `--offline` and the cache lacks what is needed.
+    // Installing into an environment (engine/src/install).
+    file_collision,         ///< A wheel's file exists and belongs to another installed package.
+    invalid_record,         ///< An installed package's RECORD is malformed or names a path outside the environment.
+    invalid_entry_point,    ///< A wheel's entry_points.txt or WHEEL metadata cannot be understood.
+    environment_locked,     ///< Another process holds the environment's lock past the timeout.
+    not_an_environment,     ///< The target is not a usable Python environment.
+    not_installed,          ///< `uninstall` of a package that is not installed.
+    requirement_not_pinned, ///< A lockfile line is not an exact `==` pin (pkg installs lockfiles).
+    missing_hash,           ///< `--require-hashes` and a requirement has no hash.
 };
 
 /// The category of `pkg::errc` (name "pkg").

@@ -1,0 +1,276 @@
+#pragma once
+/// \file
+/// Installing lockfiles into Python environments — the embedding API behind `pkg install`,
+/// `pkg sync`, `pkg uninstall`, `pkg list` and `pkg freeze`.
+///
+/// Every operation has a blocking form and an asynchronous form. The asynchronous form runs the
+/// operation on a thread of its own, calls `on_done` exactly once from that thread with the
+/// outcome, and returns an `operation` handle that can cancel it. Progress arrives through
+/// `progress_callback` on the same thread, in order. No Asio, OpenSSL or liburing type appears
+/// here; nothing is printed, nothing exits, and there is no global state: several operations
+/// (with the same or different caches and environments) may run in one process at once — the
+/// cache and the environment are shared safely through file locks, also across processes.
+///
+/// Errors are `pkg::error` values: `code` (category "pkg" for `pkg::errc`, "pkg.http" for HTTP
+/// errors, "generic"/"system" for the OS), `message` (what, where, why), `where` and `hint`.
+/// A cancelled operation fails with `std::errc::operation_canceled`; it leaves the environment
+/// consistent (every package either fully installed at its old or new version, or absent) and the
+/// cache without partial entries.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pkg/engine/cache.hpp>
+#include <pkg/io/error.hpp>
+
+namespace pkg {
+
+/// How files get from the cache's unpacked archives into site-packages.
+enum class link_mode {
+    clone,     ///< reflink (FICLONE): a copy-on-write copy; falls back to hardlink, then copy
+    hardlink,  ///< hard links into the cache (the default); falls back to copy
+    copy,      ///< plain copies (copy_file_range)
+    symlink,   ///< symbolic links into the cache (the environment breaks if the cache is cleaned)
+};
+
+/// "clone", "hardlink", "copy", "symlink". Pure.
+[[nodiscard]] const char* to_string(link_mode mode) noexcept;
+/// Parses the names above (also "reflink" for clone). Errors: `std::errc::invalid_argument`
+/// citing the text and listing the valid names.
+[[nodiscard]] result<link_mode> parse_link_mode(std::string_view text);
+
+/// Where packages come from (pip's flags, same meaning).
+struct index_options {
+    /// `--index-url`. nullopt → the requirements files' `-i`, else `PKG_INDEX_URL`, else
+    /// `PIP_INDEX_URL`, else pip.conf's `index-url` (`PIP_CONFIG_FILE`, `$XDG_CONFIG_HOME/pip/pip.conf`,
+    /// `~/.config/pip/pip.conf`, `~/.pip/pip.conf`, `/etc/pip.conf`, `/etc/xdg/pip/pip.conf`).
+    /// There is no built-in default: with none of these and no `find_links`, operations that
+    /// need an index fail with `errc::no_index_configured` saying how to set one.
+    std::optional<std::string> index_url;
+    /// `--extra-index-url` (plus `PKG_EXTRA_INDEX_URL` / `PIP_EXTRA_INDEX_URL`, space-separated,
+    /// and the files' `--extra-index-url`). The first index, in order, that has a project wins —
+    /// later indexes are not consulted for it (no dependency confusion).
+    std::vector<std::string> extra_index_urls;
+    /// `--find-links`: local directories of wheels or URLs of HTML pages listing them; searched
+    /// before the indexes.
+    std::vector<std::string> find_links;
+    /// `--no-index`: only `find_links`.
+    bool no_index = false;
+};
+
+/// Phases an operation goes through, in this order (some may be skipped).
+enum class phase {
+    preparing,    ///< finding the interpreter, reading lockfiles, scanning the environment
+    planning,     ///< deciding what to install, replace, remove
+    fetching,     ///< downloading and unpacking wheels into the cache (overlaps `installing`)
+    installing,   ///< linking archives into the environment
+    removing,     ///< uninstalling replaced or extraneous packages
+    compiling,    ///< byte-compiling installed files (`compile_bytecode`)
+    done,
+};
+
+/// "preparing", "planning", "fetching", "installing", "removing", "compiling", "done". Pure.
+[[nodiscard]] const char* to_string(phase p) noexcept;
+
+/// One progress report. Totals are known from the end of `planning` on (0 before).
+struct progress_event {
+    pkg::phase phase = phase::preparing;
+    /// The package this event is about ("" for phase-wide events), PEP 503-normalized.
+    std::string package;
+    /// What happened to `package`: "downloading", "downloaded", "cached", "installed",
+    /// "removed", or "" for phase changes and byte counts.
+    std::string action;
+    std::uint64_t bytes_done = 0;   ///< wheel bytes received so far (all downloads)
+    std::uint64_t bytes_total = 0;  ///< sum of the sizes of wheels to download, when known
+    std::size_t packages_done = 0;  ///< packages installed or removed so far
+    std::size_t packages_total = 0; ///< packages to install or remove
+};
+
+/// Called on the operation's thread, in order. Must not throw or block for long (it delays the
+/// operation); it may call `operation::cancel`.
+using progress_callback = std::function<void(const progress_event&)>;
+
+/// Settings shared by every environment operation.
+struct environment_options {
+    /// The target: a path to a Python executable or a virtual environment directory, a program on
+    /// PATH, or a version ("3.11"). nullopt → `VIRTUAL_ENV`, else `./.venv` (from `cwd` upwards),
+    /// else `python3` on PATH.
+    std::optional<std::string> python;
+    /// The cache (see cache.hpp); `cache.getenv` and `getenv` below should agree.
+    cache_options cache;
+    /// `--no-cache`: a temporary cache on the target's filesystem, removed when the operation ends.
+    bool no_cache = false;
+    /// Reads environment variables (PKG_*, PIP_*, VIRTUAL_ENV, PATH, HOME, …); empty → the
+    /// process environment.
+    std::function<std::optional<std::string>(std::string_view)> getenv;
+    /// Relative paths (lockfiles, `python`, `.venv`) are taken against this; empty → the current
+    /// directory.
+    std::filesystem::path cwd;
+    /// How long to wait for another process's lock on the environment; nullopt →
+    /// `PKG_LOCK_TIMEOUT` or 300 s.
+    std::optional<std::chrono::milliseconds> lock_timeout;
+    progress_callback on_progress;
+};
+
+/// What `install` / `sync` do.
+struct install_options : environment_options {
+    /// requirements.txt-style lockfiles (pip-compile output): every requirement pinned with `==`
+    /// (markers evaluated for the target; those that do not apply are skipped).
+    std::vector<std::filesystem::path> requirements;
+    index_options index;
+    /// `sync`: also remove installed packages the lockfiles do not name (never pip, setuptools,
+    /// wheel unless `sync_remove_seed_packages`).
+    bool sync = false;
+    bool sync_remove_seed_packages = false;
+    /// Every requirement must carry `--hash` (pip's --require-hashes; also implied when any does).
+    bool require_hashes = false;
+    /// Replace packages even when the installed version matches.
+    bool reinstall = false;
+    /// Never touch the network: index pages and wheels only from the cache.
+    bool offline = false;
+    /// Revalidate every cached index page.
+    bool refresh = false;
+    /// Plan and report, change nothing.
+    bool dry_run = false;
+    /// Run the interpreter's compileall over the installed files (parallel workers).
+    bool compile_bytecode = false;
+    /// nullopt → `PKG_LINK_MODE`, else hardlink (falling back as `link_mode` says, with one
+    /// warning in the report).
+    std::optional<pkg::link_mode> link_mode;
+    /// Concurrent downloads; nullopt → `PKG_CONCURRENT_DOWNLOADS`, else a measured default.
+    std::optional<unsigned> concurrent_downloads;
+};
+
+/// Where a package's files came from.
+enum class package_source {
+    cache,    ///< an archive already in the cache
+    network,  ///< downloaded during this operation
+    local,    ///< a local wheel file (find-links directory, path in the lockfile)
+};
+
+/// One package in a report.
+struct package_report {
+    std::string name;     ///< PEP 503-normalized
+    std::string version;  ///< the version installed (or removed)
+    /// For replacements, the version that was there before; empty otherwise.
+    std::string previous_version;
+    package_source source = package_source::cache;
+    std::string wheel;  ///< the wheel's filename; empty for removals
+    std::uint64_t files = 0;
+};
+
+/// The outcome of `install` / `sync`.
+struct install_report {
+    std::filesystem::path environment;  ///< the environment's prefix (sys.prefix)
+    std::filesystem::path python;       ///< its interpreter
+    std::string python_version;         ///< e.g. "3.11.7"
+    std::vector<package_report> installed;    ///< newly installed
+    std::vector<package_report> replaced;     ///< reinstalled, upgraded or downgraded
+    std::vector<package_report> removed;      ///< removed by `sync`
+    std::vector<package_report> unchanged;    ///< already satisfied
+    std::vector<std::string> skipped;         ///< requirements whose markers do not apply
+    std::vector<std::string> warnings;        ///< e.g. a link-mode fallback
+    std::uint64_t downloaded_bytes = 0;
+    bool is_dry_run = false;
+    std::chrono::milliseconds elapsed{0};
+    std::chrono::milliseconds fetch_time{0};    ///< wall time with downloads in flight
+    std::chrono::milliseconds install_time{0};  ///< wall time spent linking and removing
+};
+
+/// What `uninstall` removes.
+struct uninstall_options : environment_options {
+    std::vector<std::string> names;  ///< project names (any spelling)
+    bool dry_run = false;
+};
+
+/// The outcome of `uninstall`.
+struct uninstall_report {
+    std::filesystem::path environment;
+    std::vector<package_report> removed;
+    std::vector<std::string> warnings;
+};
+
+/// One installed distribution, as `list` finds it.
+struct installed_package {
+    std::string name;          ///< as in the .dist-info directory name / METADATA (display form)
+    std::string normalized_name;
+    std::string version;
+    std::string installer;     ///< the INSTALLER file's content ("pkg", "pip"), "" if none
+    std::filesystem::path dist_info;
+};
+
+/// The outcome of `list`.
+struct environment_listing {
+    std::filesystem::path environment;
+    std::filesystem::path python;
+    std::string python_version;
+    std::vector<installed_package> packages;  ///< sorted by normalized name
+};
+
+/// Installs the lockfiles' pins into the environment (`pkg install -r`, or with `sync` set,
+/// `pkg sync`). Holds the cache lock shared and the environment lock exclusive while it runs.
+/// Errors: lockfile errors (`errc::invalid_requirements_file`, `requirement_not_pinned`,
+/// `missing_hash`), discovery (`interpreter_not_found`, `not_an_environment`), index
+/// (`no_index_configured`, `project_not_found`, `no_compatible_wheel`, `offline_miss`, HTTP
+/// errors), wheel validation (`hash_mismatch`, `invalid_zip`, …), installation
+/// (`file_collision`, `environment_locked`), `operation_canceled`. Packages finished before an
+/// error stay installed (each is complete); none is half-installed.
+/// Thread-safety: safe to call concurrently from several threads.
+[[nodiscard]] result<install_report> install(const install_options& options);
+
+/// Removes installed packages by their RECORD (`pkg uninstall`). Errors: `errc::not_installed`
+/// (nothing is removed then), `invalid_record`, discovery and lock errors.
+/// Thread-safety: as `install`.
+[[nodiscard]] result<uninstall_report> uninstall(const uninstall_options& options);
+
+/// Lists the environment's installed distributions (`pkg list`, `pkg freeze`). Takes no lock.
+/// Errors: discovery errors; unreadable site-packages naming the path.
+/// Thread-safety: safe to call concurrently with anything.
+[[nodiscard]] result<environment_listing> list(const environment_options& options);
+
+/// A running asynchronous operation. Movable, not copyable. Destroying a handle whose operation
+/// still runs requests cancellation and waits for it to end (`on_done` is still called).
+class operation {
+public:
+    operation() noexcept;
+    operation(operation&&) noexcept;
+    operation& operator=(operation&&) noexcept;
+    operation(const operation&) = delete;
+    operation& operator=(const operation&) = delete;
+    ~operation();
+
+    /// Requests cancellation; returns at once. The operation stops at its next suspension point
+    /// and finishes with `std::errc::operation_canceled` (unless it was already finishing).
+    /// Thread-safe; callable from callbacks; idempotent.
+    void cancel() const;
+    /// Blocks until `on_done` has returned. Must not be called from the operation's callbacks.
+    void wait() const;
+    /// True once `on_done` has returned. Thread-safe.
+    [[nodiscard]] bool is_done() const noexcept;
+
+    struct state;  ///< implementation detail
+
+private:
+    explicit operation(std::shared_ptr<state> s) noexcept;
+    std::shared_ptr<state> state_;
+    friend operation start_operation(std::shared_ptr<state>) noexcept;
+};
+
+/// Asynchronous `install`: `on_done` is called once, on the operation's own thread.
+[[nodiscard]] operation async_install(install_options options,
+                                      std::function<void(result<install_report>)> on_done);
+/// Asynchronous `uninstall`.
+[[nodiscard]] operation async_uninstall(uninstall_options options,
+                                        std::function<void(result<uninstall_report>)> on_done);
+/// Asynchronous `list`.
+[[nodiscard]] operation async_list(environment_options options,
+                                   std::function<void(result<environment_listing>)> on_done);
+
+}  // namespace pkg
