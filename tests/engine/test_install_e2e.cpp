@@ -11,6 +11,7 @@
 #include <pkg/engine/errc.hpp>
 #include <pkg/engine/install.hpp>
 
+#include "fs/file_lock.hpp"
 #include "install_fixture.hpp"
 
 using namespace pkg::test::install_fixture;
@@ -27,11 +28,22 @@ std::string all_pins(const test_wheels& w, bool with_hash)
     return text;
 }
 
+// Imports every package. setuptools goes first: on Debian, importing pip before setuptools
+// trips setuptools' distutils hack (the same happens in a `python3 -m venv` environment that
+// ensurepip seeded from these wheels, so it is not about how they were installed).
 std::string import_all(const test_wheels& w)
 {
-    std::string code = "import alpha, beta";
+    std::string code = "import ";
     for (const auto& d : w.debian) {
-        code += ", " + std::string(d.project == "setuptools" ? "setuptools" : d.project);
+        if (d.project == "setuptools") {
+            code += "setuptools, ";
+        }
+    }
+    code += "alpha, beta";
+    for (const auto& d : w.debian) {
+        if (d.project != "setuptools") {
+            code += ", " + d.project;
+        }
     }
     return code + "; print(alpha.VERSION, beta.VERSION)";
 }
@@ -255,7 +267,16 @@ TEST_CASE("install: a dry run reports the plan and changes nothing", "[install]"
     CHECK(dry->replaced[0].previous_version == "1.0");
     CHECK(dry->network_requests == 0);
     CHECK(dist_infos(venv) == before);
-    CHECK_FALSE(pkg::test::path_exists(venv / ".pkg.lock"));
+
+    // A dry run takes no environment lock: it works while another process holds it.
+    auto held = pkg::io::file_lock::try_lock(venv / ".pkg.lock", pkg::io::lock_kind::exclusive,
+                                             "test holder");
+    REQUIRE(held);
+    REQUIRE(*held);
+    options.lock_timeout = std::chrono::milliseconds(0);
+    auto while_locked = pkg::install(options);
+    REQUIRE(while_locked);
+    CHECK(while_locked->replaced.size() == 1);
 }
 
 TEST_CASE("install: --no-cache leaves no cache behind", "[install]")
