@@ -184,8 +184,8 @@ TEST_CASE("api: cancelling mid-install ends with operation_canceled; the venv st
     const auto gamma = make_wheel("gamma", "1.0");
     // gamma's wheel lives on a server that never answers: its download hangs until cancelled.
     pkg::test::nginx_fixture server(
-        index_tree({index_link{w.alpha1, {}, true}, index_link{w.beta1, {}, true},
-                    index_link{gamma, stalling.url("/stall"), false}}));
+        index_tree({index_link{w.alpha1, {}, true, std::nullopt}, index_link{w.beta1, {}, true, std::nullopt},
+                    index_link{gamma, stalling.url("/stall"), false, std::nullopt}}));
     workspace ws("cancel");
     const auto venv = ws.make_venv();
     auto options = ws.options(
@@ -242,7 +242,7 @@ TEST_CASE("api: destroying a running operation cancels and joins it; on_done sti
     const test_wheels w;
     fault_server stalling;
     const auto gamma = make_wheel("gamma", "1.0");
-    pkg::test::nginx_fixture server(index_tree({index_link{gamma, stalling.url("/stall"), false}}));
+    pkg::test::nginx_fixture server(index_tree({index_link{gamma, stalling.url("/stall"), false, std::nullopt}}));
     workspace ws("destroy");
     const auto venv = ws.make_venv();
     auto options = ws.options(venv, server.http_url("/simple/"),

@@ -349,6 +349,55 @@ TEST_CASE("install: the index serving other bytes than its own hash says is a ha
     check_consistent(venv);
 }
 
+TEST_CASE("install: find-links wheels are local, yanked files warn, offline misses fail",
+          "[install]")
+{
+    const test_wheels w;
+    workspace ws("sources");
+    const auto venv = ws.make_venv();
+    SECTION("a find-links directory without an index")
+    {
+        const auto wheels = ws.dir.path / "wheelhouse";
+        std::filesystem::create_directories(wheels);
+        pkg::test::write_text(wheels / w.alpha1.filename, w.alpha1.bytes);
+        auto options = ws.options(venv, "", {ws.lockfile("lock.txt", pin_line(w.alpha1))});
+        options.index.index_url.reset();
+        options.index.no_index = true;
+        options.index.find_links = {wheels.string()};
+        auto r = pkg::install(options);
+        REQUIRE(r);
+        REQUIRE(r->installed.size() == 1);
+        CHECK(r->installed[0].source == pkg::package_source::local);
+        CHECK(r->network_requests == 0);
+        CHECK(run_python(venv, "import alpha; print(alpha.VERSION)").out == "1.0\n");
+    }
+    SECTION("a yanked file is installed for its exact pin, with a warning")
+    {
+        pkg::test::nginx_fixture server(
+            index_tree({index_link{w.beta1, {}, true, std::string("broken build")}}));
+        auto r = pkg::install(ws.options(venv, server.http_url("/simple/"),
+                                         {ws.lockfile("lock.txt", pin_line(w.beta1))}));
+        REQUIRE(r);
+        CHECK(r->installed.size() == 1);
+        bool warned = false;
+        for (const auto& text : r->warnings) {
+            warned = warned || (text.find("beta") != std::string::npos &&
+                                text.find("broken build") != std::string::npos);
+        }
+        CHECK(warned);
+    }
+    SECTION("offline with an empty cache")
+    {
+        auto options = ws.options(venv, "http://127.0.0.1:9/simple/",
+                                  {ws.lockfile("lock.txt", pin_line(w.alpha1))});
+        options.offline = true;
+        auto r = pkg::install(options);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::offline_miss);
+        CHECK(dist_infos(venv).empty());
+    }
+}
+
 TEST_CASE("install: lockfile errors come before anything else", "[install]")
 {
     workspace ws("lockerr");
