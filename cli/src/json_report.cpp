@@ -66,6 +66,7 @@ std::string install_report_json(std::string_view command, const pkg::install_rep
     strings(json, "skipped", report.skipped);
     strings(json, "warnings", report.warnings);
     json.member("downloaded_bytes", report.downloaded_bytes)
+        .member("network_requests", report.network_requests)
         .key("timings_ms")
         .begin_object()
         .member("total", ms(report.elapsed))

@@ -5,7 +5,7 @@
 /// install/sync: {"command", "environment", "python", "python_version", "dry_run",
 ///   "installed", "replaced", "removed", "unchanged": [{"name", "version", "previous_version"?,
 ///   "source": "cache"|"network"|"local", "wheel", "files"}], "skipped": [name…],
-///   "warnings": [text…], "downloaded_bytes", "timings_ms": {"total", "fetch", "install"}}
+///   "warnings": [text…], "downloaded_bytes", "network_requests", "timings_ms": {"total", "fetch", "install"}}
 /// uninstall: {"command", "environment", "dry_run", "removed": […], "warnings": […],
 ///   "timings_ms": {"total"}}
 /// list: [{"name", "version", "installer"}] (pip list --format json, plus the installer)

@@ -49,6 +49,11 @@ std::string line_for(const pkg::progress_event& e, const pkg::progress_event* pr
     if (e.action == "removed") {
         return "Removed " + e.package;
     }
+    if (e.action == "waiting") {
+        // Said even without -v: otherwise a blocked command looks hung.
+        return "Waiting for another pkg process to release the environment lock "
+               "(PKG_LOCK_TIMEOUT seconds, default 300)...";
+    }
     if (!is_verbose) {
         return {};
     }
@@ -57,6 +62,9 @@ std::string line_for(const pkg::progress_event& e, const pkg::progress_event* pr
     }
     if (e.action == "downloading") {
         return "Downloading " + e.package;
+    }
+    if (e.action == "local") {
+        return "Unpacked " + e.package + " from a local wheel";
     }
     if (e.action.empty() && e.package.empty() && e.phase != pkg::phase::done &&
         (previous == nullptr || previous->phase != e.phase)) {
@@ -140,8 +148,10 @@ void progress_display::on_event(const pkg::progress_event& event)
         return;
     }
     const std::string line = line_for(event, has_event_ ? &last_ : nullptr, is_verbose_);
-    // In bar style only -v keeps a log above the bar; without it the bar says it all.
-    if (!line.empty() && (style_ == progress_style::lines || is_verbose_)) {
+    // In bar style only -v keeps a log above the bar; without it the bar says it all (but a
+    // wait for the lock is always said).
+    if (!line.empty() &&
+        (style_ == progress_style::lines || is_verbose_ || event.action == "waiting")) {
         print_above(line);
     }
     last_ = event;
