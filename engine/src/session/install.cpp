@@ -169,8 +169,8 @@ struct install_job {
 };
 
 // Everything the pipeline shares; lives in the root coroutine's frame, destroyed before the
-// runtime. Touched from the io_context thread, except `owners` (guarded) and the linker
-// (thread-safe).
+// runtime. Touched from the io_context thread, except `owners` and the linker (thread-safe),
+// which CPU-pool jobs use.
 struct run_state {
     run_state(io::runtime& rt, const install_options& opts, const target& env_,
               const cache::cache& c, progress_reporter& progress_, link_mode mode)
@@ -207,8 +207,7 @@ struct run_state {
     std::unique_ptr<index::index_client> index;
 
     installer::linker links;
-    std::shared_mutex owners_mutex;
-    installer::file_owners owners;
+    installer::file_owners owners;  // thread-safe
 
     std::vector<install_job> jobs;
     std::vector<package_report> removed;
@@ -247,6 +246,18 @@ io::task<void> async_wait_stop(run_state* st)
     }
 }
 
+// `work` with exceptions as error values: `||` below waits for one side to *succeed*, so a
+// throwing `work` would otherwise leave it waiting for the stop signal.
+template <class T>
+io::task<result<T>> async_catching(io::task<result<T>> work, std::string what)
+{
+    try {
+        co_return co_await std::move(work);
+    } catch (...) {
+        co_return fail(io::error_from_exception(std::current_exception(), what));
+    }
+}
+
 // `work`, unless the run stops first (then `work` is cancelled and awaited).
 template <class T>
 io::task<result<T>> async_unless_stopped(run_state* st, io::task<result<T>> work,
@@ -256,7 +267,7 @@ io::task<result<T>> async_unless_stopped(run_state* st, io::task<result<T>> work
     if (st->is_stopping) {
         co_return fail(cancelled(what));
     }
-    auto outcome = co_await (std::move(work) || async_wait_stop(st));
+    auto outcome = co_await (async_catching(std::move(work), what) || async_wait_stop(st));
     if (outcome.index() == 0) {
         co_return std::move(std::get<0>(outcome));
     }
@@ -449,14 +460,12 @@ result<linked> link_package(run_state* st, const planned_install& item,
         }
         out.warnings.insert(out.warnings.end(), removed->warnings.begin(),
                             removed->warnings.end());
-        std::unique_lock lock(st->owners_mutex);
         st->owners.forget(old.normalized_name);
     }
     installer::install_request request;
     request.archive_dir = archive.dir;
     request.manifest = archive.manifest;
     request.requested = true;
-    std::shared_lock lock(st->owners_mutex);
     auto installed = installer::install_wheel(request, st->env.scheme, st->links, st->owners);
     if (!installed) {
         return fail(installed.error().with_context(item.wanted.to_string()));
@@ -527,10 +536,7 @@ io::task<result<void>> async_remove_one(run_state* st, const installer::installe
     }
     st->removed.push_back(package_report{dist->normalized_name, dist->version, {},
                                          package_source::cache, {}, outcome->files});
-    {
-        std::unique_lock lock(st->owners_mutex);
-        st->owners.forget(dist->normalized_name);
-    }
+    st->owners.forget(dist->normalized_name);
     st->progress.package_done(phase::removing, dist->normalized_name, "removed");
     co_return result<void>{};
 }
@@ -673,7 +679,8 @@ io::task<result<pipeline_outcome>> async_apply_plan(pipeline_inputs in)
         out.network_requests = st.ctx->http_fetches.load();
         if (st.index) {
             const auto& stats = st.index->stats();
-            out.network_requests += stats.pages_fetched.load() + stats.pages_revalidated.load();
+            out.network_requests += stats.pages_fetched.load() + stats.pages_revalidated.load() +
+                                    stats.pages_not_found.load();
         }
         if (st.first_error) {
             co_return fail(std::move(*st.first_error));
