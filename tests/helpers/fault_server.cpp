@@ -1,7 +1,8 @@
 // A scripted, fault-injecting HTTP/1.1 server (and tiny proxy) for the HTTP client's tests.
 //
-// Usage: fault_server            prints "<port>\n" on stdout, serves 127.0.0.1:<port>, and exits
+// Usage: fault_server [ROOT]     prints "<port>\n" on stdout, serves 127.0.0.1:<port>, and exits
 //                                when its stdin closes or after 300 s, whichever comes first.
+//                                ROOT (optional) is the document root of /files/.
 // Behaviours by path (query `fails=K` makes a fault apply to the first K requests of that exact
 // path+query only; attempt counters are kept per path+query, so tests use unique `&id=` values):
 //   /ok/N              N deterministic bytes (byte i = (i*31+7) % 251), keep-alive
@@ -22,6 +23,13 @@
 //                      while `fails` lasts               /range-weak/N  same with a weak ETag
 //   /stats?key=K       "attempts=A ranges=R" for path+query K (the rest of the query)
 //   /auth              needs Basic user:secret, else 401  /garbage  not HTTP at all
+//   /files/P           (with ROOT) the file ROOT/P, or ROOT/P/index when P ends in '/'; that
+//                      file's sibling `<file>.headers` adds response header lines, where a line
+//                      "Status: N" sets the status instead; 304 (with those headers, no body)
+//                      when If-None-Match equals its ETag or If-Modified-Since its Last-Modified;
+//                      404 when the file is missing. Files are read per request, so tests may
+//                      change them between requests. Every /files/ request is appended to
+//                      ROOT/requests.log as "<path> inm=<If-None-Match> ims=<If-Modified-Since>".
 //   anything else      404
 // Proxy: `CONNECT host:port` tunnels; absolute-form `GET http://…/p` serves /p here with
 // `X-Proxied: yes`.
@@ -40,9 +48,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +64,7 @@ std::map<std::string, int> attempts;
 std::map<std::string, int> range_requests;
 std::atomic<int> connection_serial{0};
 int server_port = 0;
+std::string files_root;  // argv[1]: the document root of /files/ (empty: /files/ is 404)
 
 char pattern_byte(std::size_t i) { return static_cast<char>((i * 31 + 7) % 251); }
 
@@ -198,6 +209,67 @@ std::string head(int status, const std::string& reason, std::vector<std::string>
         out += f + "\r\n";
     }
     return out + "\r\n";
+}
+
+std::optional<std::string> slurp(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// /files/P (see the file comment).
+template <class Simple>
+bool serve_file(const request& req, Simple& simple)
+{
+    const std::string relative = req.path.substr(std::string("/files/").size());
+    const std::string file = files_root + "/" + relative + (relative.ends_with("/") || relative.empty() ? "index" : "");
+    {
+        std::lock_guard lock(counters_mutex);
+        std::ofstream log(files_root + "/requests.log", std::ios::app);
+        log << req.path << " inm=" << req.header("If-None-Match")
+            << " ims=" << req.header("If-Modified-Since") << "\n";
+    }
+    const auto body = slurp(file);
+    if (!body) {
+        return simple(404, "Not Found", "no such file: " + relative);
+    }
+    int status = 200;
+    std::vector<std::string> fields;
+    std::string etag;
+    std::string last_modified;
+    if (const auto extra = slurp(file + ".headers")) {
+        std::istringstream lines(*extra);
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (!line.empty() && line.back() == '\r') {
+                line.pop_back();
+            }
+            if (line.empty()) {
+                continue;
+            }
+            if (strncasecmp(line.c_str(), "Status:", 7) == 0) {
+                status = std::atoi(line.c_str() + 7);
+                continue;
+            }
+            if (strncasecmp(line.c_str(), "ETag:", 5) == 0) {
+                etag = line.substr(line.find_first_not_of(' ', 5));
+            } else if (strncasecmp(line.c_str(), "Last-Modified:", 14) == 0) {
+                last_modified = line.substr(line.find_first_not_of(' ', 14));
+            }
+            fields.push_back(line);
+        }
+    }
+    const std::string inm = req.header("If-None-Match");
+    const std::string ims = req.header("If-Modified-Since");
+    if (status == 200 && ((!etag.empty() && inm == etag) || (!last_modified.empty() && ims == last_modified))) {
+        return simple(304, "Not Modified", "", fields);
+    }
+    return simple(status, status == 200 ? "OK" : "Scripted", *body, fields);
 }
 
 // Returns true when the connection may serve another request.
@@ -397,6 +469,9 @@ bool serve(int fd, const request& req, int conn_id, bool proxied)
         send_all(fd, "NOT HTTP AT ALL\r\n\r\n");
         return false;
     }
+    if (p.starts_with("/files/") && !files_root.empty()) {
+        return serve_file(req, simple);
+    }
     return simple(404, "Not Found", "no such path: " + p);
 }
 
@@ -460,8 +535,11 @@ void handle(int fd)
 
 }  // namespace
 
-int main()
+int main(int argc, char** argv)
 {
+    if (argc > 1) {
+        files_root = argv[1];
+    }
     const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -52,22 +52,34 @@ struct index_config {
 };
 
 /// Resolves the configuration: `flags.index_url`, else the last `-i` of `files`, else
-/// `PKG_INDEX_URL`, else `PIP_INDEX_URL`, else pip.conf `[global] index-url` (files as in
-/// pip: `PIP_CONFIG_FILE` (or "os.devnull" to disable), `/etc/xdg/pip/pip.conf`, `/etc/pip.conf`,
-/// `~/.pip/pip.conf`, `$XDG_CONFIG_HOME/pip/pip.conf` (default `~/.config/pip/pip.conf`), later
-/// files winning; `[install]` overriding `[global]`); extras: flags + files +
-/// `PKG_EXTRA_INDEX_URL`/`PIP_EXTRA_INDEX_URL` (space-separated) + pip.conf; find-links: flags
-/// + files (already resolved against their file) + `PKG_FIND_LINKS`/`PIP_FIND_LINKS`; no-index:
-/// flag, file, `PKG_NO_INDEX`/`PIP_NO_INDEX` (truthy values as pip). Relative find-links flags are
-/// taken against `cwd`.
+/// `PKG_INDEX_URL`, else `PIP_INDEX_URL`, else pip.conf `index-url`. pip.conf is read as pip
+/// reads it, lowest priority first: `$XDG_CONFIG_DIRS/pip/pip.conf` (default
+/// `<etc_dir>/xdg/pip/pip.conf`), `<etc_dir>/pip.conf`, `~/.pip/pip.conf`,
+/// `$XDG_CONFIG_HOME/pip/pip.conf` (default `~/.config/pip/pip.conf`), then the file
+/// `PIP_CONFIG_FILE` names (which, when it exists, suppresses the two user files; the value
+/// `/dev/null` loads no file at all); later files win per key, and `[install]` beats `[global]`
+/// whatever file each is in. Keys: `index-url`, `extra-index-url` and `find-links`
+/// (whitespace-separated, multi-line allowed), `no-index`; `_` reads as `-`.
+/// Extras: flags + files + `PKG_EXTRA_INDEX_URL` + `PIP_EXTRA_INDEX_URL` (space-separated) +
+/// pip.conf, all of them, in that order. find-links: flags + files (already resolved against
+/// their file) + `PKG_FIND_LINKS` + `PIP_FIND_LINKS` + pip.conf; relative paths and `file:`
+/// URLs become absolute paths (against `cwd`; empty = the current directory). no-index: flag,
+/// file, `PKG_NO_INDEX`/`PIP_NO_INDEX`, pip.conf (yes/no values as pip: 1/0, true/false, yes/no,
+/// on/off, y/n, t/f). Empty variables count as unset. `getenv` empty → the process environment.
+/// `etc_dir` is `/etc` except in tests (this machine's own pip.conf must not leak into them).
 /// Errors: `errc::no_index_configured` when `need_index` and there is neither an index nor a
-/// find-links location — the message lists `--index-url`, `PKG_INDEX_URL`, `PIP_INDEX_URL`
-/// and pip.conf; `errc::invalid_url` citing a malformed URL and where it came from.
+/// find-links location — the message says "no package index configured" and the hint lists
+/// `--index-url`, `PKG_INDEX_URL`, `PIP_INDEX_URL`, pip.conf and `--find-links` with
+/// `--no-index`; `errc::invalid_url` citing a malformed (or non-http(s)) index URL or
+/// find-links URL and where it came from; `std::errc::invalid_argument` for a pip.conf line that
+/// does not parse (file:line) or a no-index value that is not yes/no; a pip.conf that exists but
+/// cannot be read. Blocking (reads files); thread-safe.
 [[nodiscard]] result<index_config>
 resolve_index_config(const pkg::index_options& flags,
                      const std::vector<const lockfile::requirements_file*>& files,
                      const std::function<std::optional<std::string>(std::string_view)>& getenv,
-                     const std::filesystem::path& cwd, bool need_index = true);
+                     const std::filesystem::path& cwd, bool need_index = true,
+                     const std::filesystem::path& etc_dir = "/etc");
 
 /// The wheel chosen for one pin and where it lives.
 struct located_wheel {
@@ -81,6 +93,8 @@ struct index_stats {
     std::atomic<std::uint64_t> pages_fetched{0};      ///< 200 responses
     std::atomic<std::uint64_t> pages_revalidated{0};  ///< 304 responses
     std::atomic<std::uint64_t> pages_from_cache{0};   ///< fresh entries used without a request
+                                                      ///< (and any entry used offline)
+    std::atomic<std::uint64_t> pages_not_found{0};    ///< 404/410 responses
 };
 
 /// Fetches and caches project pages. One per operation; use from the io_context thread only.
