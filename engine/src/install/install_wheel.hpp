@@ -32,6 +32,8 @@
 /// `errc::invalid_record` and nothing is removed), `__pycache__/*.pyc` of removed `.py` files,
 /// and directories left empty, bottom-up up to (never including) the scheme roots.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -43,6 +45,7 @@
 #include <pkg/io/error.hpp>
 
 #include "cache/manifest.hpp"
+#include "python/interpreter.hpp"
 
 namespace pkg::installer {
 
@@ -57,7 +60,17 @@ struct target_scheme {
     /// The interpreter written into shebangs and launchers (the environment's `bin/python`,
     /// not the resolved base interpreter, so the scripts run inside the environment).
     std::filesystem::path python;
+    /// "X.Y" of that interpreter: pip's and setuptools' versioned launchers (`pip3.11`,
+    /// `easy_install-3.11`) are made for it, as pip does. Empty: entry points taken verbatim.
+    std::string python_version;
 };
+
+/// The scheme pip uses for the interpreter described by `facts`, with `python` as the
+/// interpreter for scripts: the interpreter's install scheme, except that inside a virtual
+/// environment headers go to `<prefix>/include/site/pythonX.Y` (the interpreter's own `include`
+/// there is the base installation's, outside the environment). Pure.
+[[nodiscard]] target_scheme make_target_scheme(const python::interpreter_facts& facts,
+                                               const std::filesystem::path& python);
 
 /// Puts files from archive trees into the environment with one link mode, probing once per
 /// (source filesystem, target filesystem) pair whether the mode works (EXDEV, EPERM,
@@ -72,9 +85,18 @@ public:
     linker& operator=(const linker&) = delete;
 
     /// Makes `to` (which must not exist; parent directories must exist) a copy/link of `from`.
+    /// Symlink mode makes `to` a symbolic link to `from` (pass an absolute `from`); where the
+    /// filesystem refuses symlinks (EPERM, EOPNOTSUPP) it copies, with one warning.
     /// Errors: `pkg::system_error` naming both paths.
     [[nodiscard]] result<void> place(const std::filesystem::path& from,
                                      const std::filesystem::path& to);
+    /// Same, with the `st_dev` of `from` and of `to`'s directory already known (a tree's files
+    /// share them: saves two stats per file).
+    [[nodiscard]] result<void> place(const std::filesystem::path& from,
+                                     const std::filesystem::path& to, ::dev_t from_device,
+                                     ::dev_t to_device);
+    /// The mode asked for (the one tried first for every new pair of filesystems).
+    [[nodiscard]] link_mode requested() const noexcept;
     /// The fallback warnings recorded so far (at most one per fallback kind).
     [[nodiscard]] std::vector<std::string> warnings() const;
 
@@ -109,21 +131,36 @@ struct install_outcome {
 };
 
 /// Installs `request` into `scheme` (see the file comment). The caller has removed any previous
-/// version of the same project first (`uninstall_dist`) and holds the environment lock.
-/// `owners` answers "which installed distribution's RECORD lists this absolute path?"
-/// for collision checks; build it with `file_owners`.
-/// Errors: `errc::invalid_wheel` (no/malformed WHEEL or .dist-info), `errc::invalid_entry_point`,
-/// `errc::file_collision`, filesystem errors naming paths.
+/// version of the same project first (`uninstall_dist`, then `owners.forget`) and holds the
+/// environment lock. `owners` answers "which installed distribution's RECORD lists this
+/// absolute path?" for collision checks (build it with `file_owners::build`); the new wheel's
+/// files are claimed in it before anything is written (so two wheels installed at once that
+/// share a file collide cleanly) and released again if the install fails.
+/// Errors: `errc::invalid_wheel` (no/several .dist-info, no/malformed WHEEL, unknown
+/// `.data/<key>`, two files for one destination, a file where the environment has a
+/// directory), `errc::invalid_entry_point`, `errc::file_collision` (a file owned by another
+/// distribution, or this `.dist-info` already present), filesystem errors naming paths
+/// (e.g. ENOENT for an archive file that vanished from the cache).
+/// Thread-safety: safe to call concurrently for different wheels with shared `links` and
+/// `owners`.
 class file_owners;
 [[nodiscard]] result<install_outcome> install_wheel(const install_request& request,
                                                     const target_scheme& scheme, linker& links,
-                                                    const file_owners& owners);
+                                                    file_owners& owners);
+
+/// A path that `file_owners::claim` found owned already.
+struct file_claim_conflict {
+    std::filesystem::path path;
+    installed_dist owner;
+};
 
 /// Index from absolute installed path to owning distribution, built from the RECORDs of
-/// `dists` (read lazily or at once — an implementation choice; thread-safe for lookups).
+/// `dists` at once. Every member is thread-safe (a shared mutex guards the index); pointers
+/// returned by `owner_of` stay valid for the object's lifetime (also after `forget`).
 class file_owners {
 public:
-    /// Errors: `errc::invalid_record` naming the RECORD and line.
+    /// Reads the RECORD of every `.dist-info` in `dists` (`.egg-info` and dists without RECORD
+    /// own nothing). Errors: `errc::invalid_record` naming the RECORD and line.
     [[nodiscard]] static result<file_owners> build(const std::vector<installed_dist>& dists);
     file_owners();
     ~file_owners();
@@ -131,7 +168,11 @@ public:
     file_owners& operator=(file_owners&&) noexcept;
     /// The owner of `path` (absolute, lexically normal), or nullptr.
     [[nodiscard]] const installed_dist* owner_of(const std::filesystem::path& path) const;
-    /// Forget `dist`'s files (after it was uninstalled).
+    /// Records `paths` (absolute, lexically normal) as owned by `dist`, all or none: if one of
+    /// them has an owner already, nothing is recorded and that path and owner are returned.
+    [[nodiscard]] std::optional<file_claim_conflict> claim(
+        const installed_dist& dist, const std::vector<std::filesystem::path>& paths);
+    /// Forget `dist`'s files (after it was uninstalled, or its install failed).
     void forget(const std::string& normalized_name);
 
 private:
@@ -145,15 +186,23 @@ struct uninstall_outcome {
     std::vector<std::string> warnings;  ///< e.g. a RECORD file already missing
 };
 
-/// Uninstalls `dist` by its RECORD (see the file comment). Errors: `errc::invalid_record`,
-/// filesystem errors naming paths.
+/// Uninstalls `dist` by its RECORD (see the file comment). RECORD paths are relative to the
+/// `.dist-info`'s parent (absolute ones are accepted); every one must lie inside
+/// `scheme.prefix`, lexically and after resolving symlinks in its directory, before anything is
+/// removed. Files already missing are warnings; a RECORD entry that is a directory is skipped
+/// with a warning.
+/// Errors: `errc::invalid_record` (no RECORD, malformed, or a path outside the prefix — naming
+/// the RECORD, line and path), `errc::unsupported` for an `.egg-info` dist, filesystem errors
+/// naming paths. Thread-safety: safe for different dists at once.
 [[nodiscard]] result<uninstall_outcome> uninstall_dist(const installed_dist& dist,
                                                        const target_scheme& scheme);
 
 /// The distributions installed in `site_dirs` (purelib and platlib, deduplicated): every
 /// `<name>-<version>.dist-info` directory with a METADATA or RECORD file (`.egg-info` is listed
-/// with installer "" too, and never touched by uninstall). Directories are read in parallel when
-/// large. Sorted by normalized name. A missing directory is empty.
+/// with installer "" too, and never touched by uninstall). Name and version come from the
+/// directory name (METADATA's `Name`/`Version` when the name has no `-`). Read sequentially:
+/// one readdir per directory plus one small INSTALLER read per dist is cheap next to anything
+/// else an install does. Sorted by normalized name. A missing directory is empty.
 /// Errors: readdir errors naming the directory.
 [[nodiscard]] result<std::vector<installed_dist>>
 scan_site_packages(const std::vector<std::filesystem::path>& site_dirs);
