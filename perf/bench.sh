@@ -133,7 +133,10 @@ export UV_NO_CONFIG=1 UV_NO_PROGRESS=1 UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=ha
 pip_tls=(--trusted-host 127.0.0.1)
 if [ "$https" = 1 ]; then
   ca=$("$perf/serve.sh" ca --state "$work/serve")
-  export SSL_CERT_FILE=$ca   # uv and pkg read it; curl gets cacert in its config
+  # uv and OpenSSL-based tools read SSL_CERT_FILE; pip's requests lets REQUESTS_CA_BUNDLE and
+  # CURL_CA_BUNDLE (set on this machine) override its --cert; curl gets cacert in its config.
+  export SSL_CERT_FILE=$ca REQUESTS_CA_BUNDLE=$ca CURL_CA_BUNDLE=$ca
+  unset SSL_CERT_DIR
   pip_tls=(--cert "$ca")
 fi
 
@@ -169,6 +172,21 @@ tool_cmd() {
     uv) echo "$uv pip install --no-deps -r $lock --python $venv/bin/python --index-url $url --link-mode hardlink --cache-dir $cache -q" ;;
     pip) echo "$venv/bin/python -m pip --isolated install --no-deps -r $lock --index-url $url --cache-dir $cache --no-compile -q --disable-pip-version-check --no-input ${pip_tls[*]}" ;;
   esac
+}
+# Runs never reuse a directory name and nothing is deleted between runs; but the large lockfile's
+# trees (2.5 GB unpacked per install) would fill the disk, so when free space falls under
+# PKG_BENCH_MIN_FREE_GB (default 30) the finished runs are deleted in bulk before the next round
+# (counted in the results: mass deletes on a `discard` mount slow the file creation that follows).
+min_free_gb=${PKG_BENCH_MIN_FREE_GB:-30}
+reclaim() {
+  local dir=$1 avail
+  avail=$(df -P -k "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+  if [ "$avail" -lt "$min_free_gb" ]; then
+    log "only $avail GB free: deleting the finished runs in $dir in bulk"
+    find "$dir" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    sync
+    printf 'reclaim\t%s\t%s\n' "$(basename "$(dirname "$dir")")" "$avail" >>"$meta"
+  fi
 }
 site_count() {  # installed distributions in a venv
   find "$1"/lib/python3*/site-packages -maxdepth 1 -name '*.dist-info' ! -name 'pip-[0-9]*' | wc -l
@@ -242,6 +260,7 @@ for l in $lockfiles; do
     esac
     total=$((warmup + runs))
     for ((round = 1; round <= total; round++)); do
+      reclaim "$lw/runs"
       args=()
       n=${#entries[@]}
       for ((k = 0; k < n; k++)); do

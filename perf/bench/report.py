@@ -45,6 +45,7 @@ def main(argv):
     locks = collections.OrderedDict()
     rss = {}
     na = {}
+    reclaims = collections.Counter()
     with open(os.path.join(work, "meta.tsv"), encoding="utf-8") as f:
         for line in f:
             cols = line.rstrip("\n").split("\t")
@@ -52,6 +53,8 @@ def main(argv):
                 locks[cols[1]] = {"pins": int(cols[2]), "bytes": int(cols[3]), "files": int(cols[4])}
             elif cols[0] == "rss":
                 rss[(cols[1], cols[2], cols[3])] = int(cols[4])
+            elif cols[0] == "reclaim":
+                reclaims[cols[1]] += 1
             elif cols[0] == "na":
                 na[(cols[1], cols[2])] = cols[3]
             else:
@@ -102,6 +105,9 @@ def main(argv):
         lines.append(f"## {lock}: {info['pins']} wheels, {info['bytes'] / 1048576:.1f} MiB, "
                      f"{info['files']} files unpacked")
         lines.append("")
+        if reclaims[lock]:
+            lines += [f"Free disk space ran low: finished runs were deleted in bulk {reclaims[lock]} time(s) "
+                      "between rounds (on this `discard` mount that slows the file creation after it).", ""]
         for (l, tool), why in na.items():
             if l == lock:
                 lines += [f"{tool}: n/a ({why})", ""]
