@@ -8,6 +8,8 @@
 # built once with `pip wheel --no-deps` (build environments constrained by
 # lockfiles/build-constraints.txt); the wheel goes into the same folder, recorded in
 # perf/.mirror/built.tsv (wheel, sha256, sdist, sdist sha256) so every tool installs the same bytes.
+# A pin whose pinned build requirements cannot install on this Python (perf/bench/build-env/NAME.txt
+# lists what to use instead) is built without build isolation in perf/.mirror/build-env/NAME.
 # Idempotent: pins already in the folder are skipped. Ends by verifying the sha256 of every pinned
 # file against the lockfile (or built.tsv). Uses pip's own index configuration; names no index.
 #
@@ -15,7 +17,7 @@
 #      PKG_MIRROR (default perf/.mirror).
 set -euo pipefail
 perf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 
 python=${PKG_BENCH_PYTHON:-}
 if [ -z "$python" ]; then
@@ -64,10 +66,23 @@ for lock in "${locks[@]}"; do
     # the wheel-less pins come as sdists, then build those.
     "$python" "$helper" missing "$lock" "$files" >"$tmp/missing.txt"
     echo "mirror.sh: $name: $(wc -l <"$tmp/missing.txt") pin(s) left after the wheel-only pass ($(grep -m1 -o 'No matching distribution found for [^ ]*' "$tmp/pip.err" || tail -n1 "$tmp/pip.err")); fetching with sdists allowed" >&2
+    # Pins with a perf/bench/build-env/<name>.txt cannot build in pip's isolated environment (their
+    # pinned build requirements have no wheel for this Python): build them apart, below.
+    : >"$tmp/special.txt"
+    : >"$tmp/rest.txt"
+    while IFS= read -r line; do
+      pin=${line%%==*}
+      pin=$(echo "$pin" | tr 'A-Z_.' 'a-z--')
+      if [ -f "$perf/bench/build-env/$pin.txt" ]; then echo "$line" >>"$tmp/special.txt"; else echo "$line" >>"$tmp/rest.txt"; fi
+    done <"$tmp/missing.txt"
     rm -rf "$tmp/dl" && mkdir -p "$tmp/dl"
-    # pip download prepares an sdist's metadata in an isolated build environment: constrain it.
-    PIP_CONSTRAINT="$perf/lockfiles/build-constraints.txt" "$python" -m pip download --quiet --no-deps --prefer-binary -d "$tmp/dl" -r "$tmp/missing.txt"
+    if [ -s "$tmp/rest.txt" ]; then
+      # pip download prepares an sdist's metadata in an isolated build environment: constrain it.
+      PIP_CONSTRAINT="$perf/lockfiles/build-constraints.txt" "$python" -m pip download --quiet --no-deps \
+        --prefer-binary -d "$tmp/dl" -r "$tmp/rest.txt"
+    fi
     for f in "$tmp/dl"/*; do
+      [ -e "$f" ] || continue
       case $f in
         *.whl) mv "$f" "$files/" ;;
         *)
@@ -77,8 +92,7 @@ for lock in "${locks[@]}"; do
           PIP_CONSTRAINT="$perf/lockfiles/build-constraints.txt" \
             "$python" -m pip wheel --quiet --no-deps -w "$tmp/built" "$f"
           for w in "$tmp/built"/*.whl; do
-            wheel=$(basename "$w")
-            printf '%s\t%s\t%s\t%s\n' "$wheel" "$(sha256sum "$w" | cut -d' ' -f1)" "$sdist" \
+            printf '%s\t%s\t%s\t%s\n' "$(basename "$w")" "$(sha256sum "$w" | cut -d' ' -f1)" "$sdist" \
               "$(sha256sum "$f" | cut -d' ' -f1)" >>"$mirror/built.tsv"
             mv "$w" "$files/"
           done
@@ -86,6 +100,26 @@ for lock in "${locks[@]}"; do
           ;;
       esac
     done
+    while IFS= read -r line; do
+      pin=${line%%==*}
+      pin=$(echo "$pin" | tr 'A-Z_.' 'a-z--')
+      venv="$mirror/build-env/$pin"
+      if [ ! -x "$venv/bin/python" ]; then
+        echo "mirror.sh: $name: build environment for $pin ($perf/bench/build-env/$pin.txt)" >&2
+        "$python" -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet -r "$perf/bench/build-env/$pin.txt"
+      fi
+      echo "mirror.sh: $name: building a wheel for ${line%% *} without build isolation (no wheel published; slow)" >&2
+      rm -rf "$tmp/built" && mkdir -p "$tmp/built"
+      echo "$line" >"$tmp/one.txt"
+      # pip checks the sdist against the lockfile's hashes before building it.
+      "$venv/bin/python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp/built" -r "$tmp/one.txt"
+      for w in "$tmp/built"/*.whl; do
+        printf '%s\t%s\t%s\t%s\n' "$(basename "$w")" "$(sha256sum "$w" | cut -d' ' -f1)" \
+          "sdist of ${line%% *}" "hash-checked by pip against the lockfile" >>"$mirror/built.tsv"
+        mv "$w" "$files/"
+      done
+    done <"$tmp/special.txt"
   fi
 done
 
