@@ -21,7 +21,7 @@
 set -euo pipefail
 perf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$perf")
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 lockfiles="trio black pdm jupyter large"
 runs=
