@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <pkg/engine/cache.hpp>
+#include <pkg/engine/operation.hpp>
 #include <pkg/io/error.hpp>
 
 namespace pkg {
@@ -65,32 +66,46 @@ struct index_options {
     bool no_index = false;
 };
 
-/// Phases an operation goes through, in this order (some may be skipped).
+/// Phases an operation goes through. Each phase is announced once (an event with an empty
+/// `action`), in this order; phases with nothing to do are skipped.
 enum class phase {
-    preparing,    ///< finding the interpreter, reading lockfiles, scanning the environment
+    preparing,    ///< finding the interpreter, reading lockfiles, locking, scanning the environment
     planning,     ///< deciding what to install, replace, remove
-    fetching,     ///< downloading and unpacking wheels into the cache (overlaps `installing`)
-    installing,   ///< linking archives into the environment
-    removing,     ///< uninstalling replaced or extraneous packages
+    removing,     ///< `sync` (and `uninstall`): removing extraneous packages, in parallel, before
+                  ///< anything is installed (so a new package may take over a removed one's files)
+    fetching,     ///< finding wheels and downloading/unpacking them into the cache
+    installing,   ///< linking archives into the environment (replacing the old version first);
+                  ///< overlaps `fetching`: a wheel is installed as soon as its archive is ready
     compiling,    ///< byte-compiling installed files (`compile_bytecode`)
-    done,
+    done,         ///< the last event of an operation that succeeded
 };
 
-/// "preparing", "planning", "fetching", "installing", "removing", "compiling", "done". Pure.
+/// "preparing", "planning", "removing", "fetching", "installing", "compiling", "done". Pure.
 [[nodiscard]] const char* to_string(phase p) noexcept;
 
-/// One progress report. Totals are known from the end of `planning` on (0 before).
+/// One progress report. `packages_total` is known from the end of `planning` on (0 before).
+/// Per-package events carry the phase their action belongs to (`fetching` for "downloading",
+/// "downloaded", "cached", "local"; `installing` for "installed"; `removing` for "removed"),
+/// so they may interleave after both phases were announced.
 struct progress_event {
     pkg::phase phase = phase::preparing;
     /// The package this event is about ("" for phase-wide events), PEP 503-normalized.
     std::string package;
-    /// What happened to `package`: "downloading", "downloaded", "cached", "installed",
-    /// "removed", or "" for phase changes and byte counts.
+    /// What happened to `package`: "downloading" (a download starts), "downloaded" (its archive
+    /// is in the cache), "cached" (the archive was already in the cache: no download), "local"
+    /// (unpacked from a local wheel file), "installed", "removed"; "waiting" (package "") when
+    /// another process holds the environment lock and the operation waits for it; "" for phase
+    /// changes.
     std::string action;
-    std::uint64_t bytes_done = 0;   ///< wheel bytes received so far (all downloads)
-    std::uint64_t bytes_total = 0;  ///< sum of the sizes of wheels to download, when known
-    std::size_t packages_done = 0;  ///< packages installed or removed so far
-    std::size_t packages_total = 0; ///< packages to install or remove
+    /// Wheel bytes downloaded so far (counted when a download completes; the pipeline does not
+    /// report partial bodies yet).
+    std::uint64_t bytes_done = 0;
+    /// Sum of the sizes of the wheels being downloaded, as far as known: grows as wheels are
+    /// located (an index states sizes only in its JSON form) and completed downloads add their
+    /// size if it was unknown, so `bytes_done <= bytes_total` always holds.
+    std::uint64_t bytes_total = 0;
+    std::size_t packages_done = 0;  ///< packages installed, replaced or removed so far
+    std::size_t packages_total = 0; ///< packages to install, replace or remove
 };
 
 /// Called on the operation's thread, in order. Must not throw or block for long (it delays the
@@ -178,6 +193,12 @@ struct install_report {
     std::vector<std::string> skipped;         ///< requirements whose markers do not apply
     std::vector<std::string> warnings;        ///< e.g. a link-mode fallback
     std::uint64_t downloaded_bytes = 0;
+    /// HTTP requests this operation started (index pages fetched or revalidated, wheels
+    /// downloaded). 0 for a no-op and for a warm install whose lockfile pins hashes.
+    std::uint64_t network_requests = 0;
+    /// True for `dry_run`: the lists say what would happen (`installed`/`replaced` carry source
+    /// `cache` when the pinned hash's archive is already in the cache, else `network`, and an
+    /// empty `wheel`); nothing was changed or downloaded.
     bool is_dry_run = false;
     std::chrono::milliseconds elapsed{0};
     std::chrono::milliseconds fetch_time{0};    ///< wall time with downloads in flight
@@ -215,18 +236,32 @@ struct environment_listing {
 };
 
 /// Installs the lockfiles' pins into the environment (`pkg install -r`, or with `sync` set,
-/// `pkg sync`). Holds the cache lock shared and the environment lock exclusive while it runs.
+/// `pkg sync`). The target must be a virtual environment. Order: lockfiles are parsed and
+/// checked (every requirement an exact pin; hashes on all or none), the interpreter is found
+/// and queried (its facts cached in the cache's interpreter bucket), markers are evaluated, the
+/// environment lock `<prefix>/.pkg.lock` is taken exclusively (not for `dry_run`; waits up to
+/// `lock_timeout`, announcing "waiting"), site-packages is scanned and the plan made. With
+/// nothing to change it returns there: no network, no cache lock. Otherwise it holds the cache
+/// lock shared while it removes (`sync`), fetches and installs; a package whose lockfile hash
+/// names an archive already in the cache needs no network at all (not even the index page).
 /// Errors: lockfile errors (`errc::invalid_requirements_file`, `requirement_not_pinned`,
-/// `missing_hash`), discovery (`interpreter_not_found`, `not_an_environment`), index
-/// (`no_index_configured`, `project_not_found`, `no_compatible_wheel`, `offline_miss`, HTTP
-/// errors), wheel validation (`hash_mismatch`, `invalid_zip`, …), installation
-/// (`file_collision`, `environment_locked`), `operation_canceled`. Packages finished before an
-/// error stay installed (each is complete); none is half-installed.
-/// Thread-safety: safe to call concurrently from several threads.
+/// `missing_hash`), discovery (`interpreter_not_found`, `not_an_environment` for an interpreter
+/// outside a virtual environment), index (`no_index_configured`, `project_not_found`,
+/// `no_compatible_wheel`, `offline_miss`, HTTP errors), wheel validation (`hash_mismatch`,
+/// `invalid_zip`, …), installation (`file_collision`, `environment_locked`, `unsupported` for an
+/// `.egg-info` that would have to be replaced), `std::errc::invalid_argument` (a bad
+/// `PKG_LINK_MODE` or `PKG_LOCK_TIMEOUT`; symlink mode with `no_cache`), `operation_canceled`.
+/// The first failure stops the rest: fetches in flight are cancelled, installs in flight
+/// finish. Packages finished before an error stay installed (each is complete); none is
+/// half-installed.
+/// Thread-safety: safe to call concurrently from several threads (for one environment the calls
+/// serialize on its lock).
 [[nodiscard]] result<install_report> install(const install_options& options);
 
-/// Removes installed packages by their RECORD (`pkg uninstall`). Errors: `errc::not_installed`
-/// (nothing is removed then), `invalid_record`, discovery and lock errors.
+/// Removes installed packages by their RECORD (`pkg uninstall`), in parallel, holding the
+/// environment lock (not for `dry_run`). Errors: `errc::invalid_name`; `errc::not_installed`
+/// naming every name that is not installed (nothing is removed then); `errc::unsupported` for an
+/// `.egg-info`; `invalid_record`; discovery and lock errors.
 /// Thread-safety: as `install`.
 [[nodiscard]] result<uninstall_report> uninstall(const uninstall_options& options);
 
@@ -234,34 +269,6 @@ struct environment_listing {
 /// Errors: discovery errors; unreadable site-packages naming the path.
 /// Thread-safety: safe to call concurrently with anything.
 [[nodiscard]] result<environment_listing> list(const environment_options& options);
-
-/// A running asynchronous operation. Movable, not copyable. Destroying a handle whose operation
-/// still runs requests cancellation and waits for it to end (`on_done` is still called).
-class operation {
-public:
-    operation() noexcept;
-    operation(operation&&) noexcept;
-    operation& operator=(operation&&) noexcept;
-    operation(const operation&) = delete;
-    operation& operator=(const operation&) = delete;
-    ~operation();
-
-    /// Requests cancellation; returns at once. The operation stops at its next suspension point
-    /// and finishes with `std::errc::operation_canceled` (unless it was already finishing).
-    /// Thread-safe; callable from callbacks; idempotent.
-    void cancel() const;
-    /// Blocks until `on_done` has returned. Must not be called from the operation's callbacks.
-    void wait() const;
-    /// True once `on_done` has returned. Thread-safe.
-    [[nodiscard]] bool is_done() const noexcept;
-
-    struct state;  ///< implementation detail
-
-private:
-    explicit operation(std::shared_ptr<state> s) noexcept;
-    std::shared_ptr<state> state_;
-    friend operation start_operation(std::shared_ptr<state>) noexcept;
-};
 
 /// Asynchronous `install`: `on_done` is called once, on the operation's own thread.
 [[nodiscard]] operation async_install(install_options options,
