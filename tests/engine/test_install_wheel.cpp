@@ -4,6 +4,7 @@
 // console scripts, pip itself), and by taking installs apart again (uninstall, pip uninstall,
 // collisions, failures half-way, hostile RECORDs, link modes across filesystems).
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -1386,4 +1388,68 @@ TEST_CASE("install: many wheels at once share directories and collide cleanly", 
     auto r = run_process({v.python.string(), "-c", imports + "\nprint(nspkg.shared.WHO)"});
     CHECK(r.err == "");
     CHECK(r.out == winner + "\n");
+}
+
+TEST_CASE("install: a process killed at any moment never leaves a .dist-info without its files",
+          "[install]")
+{
+    if (!can_test()) {
+        return;
+    }
+    scratch_dir dir("install", "kill");
+    wheel_spec spec;
+    spec.name = "many";
+    for (int i = 0; i < 300; ++i) {
+        spec.entries.push_back(file_entry("many/m" + std::to_string(i) + ".py", "X = " + std::to_string(i) + "\n"));
+    }
+    spec.entries.push_back(file_entry("many-1.0.data/scripts/many-script", "#!python\nprint('many')\n"));
+    spec.entry_points = "[console_scripts]\nmany = many.m1:main\n";
+    const stdfs::path wheel = dir.path / wheel_filename(spec);
+    write_file(wheel, build_wheel(spec));
+    archive_maker maker(dir.path / "cache");
+    venv v = make_venv(dir.path / "env");
+    auto request = maker.request_for(wheel);
+
+    // Every visible .dist-info must have a RECORD whose files all exist.
+    const auto check_invariant = [&] {
+        auto dists = pkg::installer::scan_site_packages({v.scheme.purelib});
+        REQUIRE(dists);
+        for (const auto& d : *dists) {
+            INFO(d.dist_info);
+            auto files = pkg::installer::read_installed_record(d.dist_info);
+            REQUIRE(files);
+            CHECK(files->size() == 300 + 2 + 3 + 3);  // modules, 2 scripts, 3 from the wheel, INSTALLER REQUESTED RECORD
+            for (const auto& f : *files) {
+                INFO(f.path);
+                CHECK(pkg::test::path_exists(f.path));
+            }
+        }
+    };
+    std::mt19937 random(std::random_device{}());
+    for (int round = 0; round < 12; ++round) {
+        const stdfs::path ready = dir.path / ("ready-" + std::to_string(round));
+        auto worker = pkg::test::spawn(
+            {PKG_TEST_HELPER_install_worker, request.archive_dir.string(), ready.string(),
+             v.scheme.prefix.string(), v.scheme.purelib.string(), v.scheme.platlib.string(),
+             v.scheme.scripts.string(), v.scheme.data.string(), v.scheme.include.string(),
+             v.python.string()},
+            dir.path / ("worker-" + std::to_string(round)));
+        REQUIRE(pkg::test::wait_for_file(ready));
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 40000));
+        ::kill(worker.pid, SIGKILL);
+        CHECK(pkg::test::wait_exit(worker) == 128 + SIGKILL);
+        check_invariant();
+    }
+    // Whatever the last kill left, a new run ends correct: uninstall what is visible, install
+    // again (orphaned files of an interrupted install are nobody's and get replaced).
+    if (auto d = find_dist(v, "many")) {
+        REQUIRE(pkg::installer::uninstall_dist(*d, v.scheme));
+    }
+    pkg::installer::linker links(pkg::link_mode::hardlink);
+    auto owners = owners_of(v);
+    auto out = pkg::installer::install_wheel(request, v.scheme, links, owners);
+    REQUIRE(out);
+    check_invariant();
+    auto r = run_process({v.python.string(), "-c", "import many.m299; print(many.m299.X)"});
+    CHECK(r.out == "299\n");
 }
