@@ -125,6 +125,14 @@ std::string wheel_filename(const wheel_spec& spec)
     return spec.name + "-" + spec.version + "-" + spec.tag + ".whl";
 }
 
+// Builds `spec` into `<dir>/<its filename>` and returns the path.
+stdfs::path write_wheel(const stdfs::path& dir, const wheel_spec& spec)
+{
+    const stdfs::path path = dir / wheel_filename(spec);
+    write_file(path, build_wheel(spec));
+    return path;
+}
+
 // The wheel with everything: both lib roots through .data, every .data kind, #!python scripts,
 // scripts with and without exec bits, console and GUI entry points (one with an attribute path
 // and extras), an executable package file.
@@ -541,8 +549,7 @@ TEST_CASE("install: generated and Debian wheels install like pip installs them",
     scratch_dir dir("install", "differential");
     std::vector<stdfs::path> wheels;
     for (const auto& spec : {demo_spec(), platlib_spec(), namespace_spec("a"), namespace_spec("b")}) {
-        wheels.push_back(dir.path / wheel_filename(spec));
-        write_file(wheels.back(), build_wheel(spec));
+        wheels.push_back(write_wheel(dir.path, spec));
     }
     for (const char* w : debian_wheels) {
         wheels.push_back(stdfs::path(debian_wheel_dir) / w);
@@ -757,8 +764,7 @@ TEST_CASE("install: uninstall removes exactly what was installed", "[install]")
     scratch_dir dir("install", "uninstall");
     std::vector<stdfs::path> wheels;
     for (const auto& spec : {demo_spec(), namespace_spec("a"), namespace_spec("b"), platlib_spec()}) {
-        wheels.push_back(dir.path / wheel_filename(spec));
-        write_file(wheels.back(), build_wheel(spec));
+        wheels.push_back(write_wheel(dir.path, spec));
     }
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
@@ -823,10 +829,8 @@ TEST_CASE("install: collisions are refused and leave nothing", "[install]")
     second.name = "second";
     second.entries = {file_entry("second/y.py", ""), file_entry("shared/mod.py", "A = 2\n")};
     second.entry_points = "[console_scripts]\nsecond = second.y:main\n";
-    const stdfs::path w1 = dir.path / wheel_filename(first);
-    const stdfs::path w2 = dir.path / wheel_filename(second);
-    write_file(w1, build_wheel(first));
-    write_file(w2, build_wheel(second));
+    const stdfs::path w1 = write_wheel(dir.path, first);
+    const stdfs::path w2 = write_wheel(dir.path, second);
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     pkg::installer::linker links(pkg::link_mode::hardlink);
@@ -923,8 +927,7 @@ TEST_CASE("install: a failure half-way leaves no .dist-info and no files", "[ins
         return;
     }
     scratch_dir dir("install", "failure");
-    const stdfs::path wheel = dir.path / wheel_filename(demo_spec());
-    write_file(wheel, build_wheel(demo_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, demo_spec());
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     const auto before = tree_of(v.root);
@@ -1047,8 +1050,7 @@ TEST_CASE("install: uninstall refuses RECORD paths outside the environment", "[i
         return;
     }
     scratch_dir dir("install", "hostile");
-    const stdfs::path wheel = dir.path / wheel_filename(namespace_spec("a"));
-    write_file(wheel, build_wheel(namespace_spec("a")));
+    const stdfs::path wheel = write_wheel(dir.path, namespace_spec("a"));
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     pkg::installer::linker links(pkg::link_mode::hardlink);
@@ -1107,8 +1109,7 @@ TEST_CASE("install: link modes and the fallback across filesystems", "[install]"
         return;
     }
     scratch_dir dir("install", "linkmodes");
-    const stdfs::path wheel = dir.path / wheel_filename(demo_spec());
-    write_file(wheel, build_wheel(demo_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, demo_spec());
     archive_maker maker(dir.path / "cache");
     auto request = maker.request_for(wheel);
     const stdfs::path source = request.archive_dir / "demo" / "cli.py";
@@ -1206,8 +1207,7 @@ TEST_CASE("install: link modes and the fallback across filesystems", "[install]"
         CHECK_THAT(warnings[0], Catch::Contains("copying"));
         CHECK_THAT(warnings[0], Catch::Contains("Invalid cross-device link"));
         // A second wheel over the same pair of filesystems does not warn again.
-        const stdfs::path other = dir.path / wheel_filename(platlib_spec());
-        write_file(other, build_wheel(platlib_spec()));
+        const stdfs::path other = write_wheel(dir.path, platlib_spec());
         auto second = maker.request_for(other);
         REQUIRE(pkg::installer::install_wheel(second, v.scheme, links, owners));
         CHECK(links.warnings().size() == 1);
@@ -1222,8 +1222,7 @@ TEST_CASE("install: launchers work from long and spaced environment paths", "[in
         return;
     }
     scratch_dir dir("install", "trampoline");
-    const stdfs::path wheel = dir.path / wheel_filename(demo_spec());
-    write_file(wheel, build_wheel(demo_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, demo_spec());
     archive_maker maker(dir.path / "cache");
     for (const std::string& leaf : {std::string(120, 'l'), std::string("with space")}) {
         INFO(leaf);
@@ -1249,8 +1248,7 @@ TEST_CASE("install: scan_site_packages lists dist-info and egg-info", "[install]
     scratch_dir dir("install", "scan");
     venv v = make_venv(dir.path / "env");
     archive_maker maker(dir.path / "cache");
-    const stdfs::path wheel = dir.path / wheel_filename(platlib_spec());
-    write_file(wheel, build_wheel(platlib_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, platlib_spec());
     pkg::installer::linker links(pkg::link_mode::hardlink);
     auto owners = owners_of(v);
     REQUIRE(install(maker, v, wheel, links, owners));
@@ -1288,8 +1286,7 @@ TEST_CASE("install: installer metadata follows the request", "[install]")
         return;
     }
     scratch_dir dir("install", "metadata");
-    const stdfs::path wheel = dir.path / wheel_filename(platlib_spec());
-    write_file(wheel, build_wheel(platlib_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, platlib_spec());
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     auto request = maker.request_for(wheel);
@@ -1338,8 +1335,7 @@ TEST_CASE("install: many wheels at once share directories and collide cleanly", 
     const std::string parts = "abcdefgh";
     for (char c : parts) {
         const wheel_spec spec = namespace_spec(std::string(1, c));
-        const stdfs::path wheel = dir.path / wheel_filename(spec);
-        write_file(wheel, build_wheel(spec));
+        const stdfs::path wheel = write_wheel(dir.path, spec);
         requests.push_back(maker.request_for(wheel));
     }
     // Two more that both ship nspkg/shared.py: exactly one of them may win.
@@ -1348,8 +1344,7 @@ TEST_CASE("install: many wheels at once share directories and collide cleanly", 
         spec.name = name;
         spec.entries = {file_entry("nspkg/shared.py", "WHO = '" + name + "'\n"),
                         file_entry(name + "/__init__.py", "")};
-        const stdfs::path wheel = dir.path / wheel_filename(spec);
-        write_file(wheel, build_wheel(spec));
+        const stdfs::path wheel = write_wheel(dir.path, spec);
         requests.push_back(maker.request_for(wheel));
     }
     pkg::installer::linker links(pkg::link_mode::hardlink);
@@ -1404,8 +1399,7 @@ TEST_CASE("install: a process killed at any moment never leaves a .dist-info wit
     }
     spec.entries.push_back(file_entry("many-1.0.data/scripts/many-script", "#!python\nprint('many')\n"));
     spec.entry_points = "[console_scripts]\nmany = many.m1:main\n";
-    const stdfs::path wheel = dir.path / wheel_filename(spec);
-    write_file(wheel, build_wheel(spec));
+    const stdfs::path wheel = write_wheel(dir.path, spec);
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     auto request = maker.request_for(wheel);
