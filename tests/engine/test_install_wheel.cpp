@@ -1434,8 +1434,17 @@ TEST_CASE("install: a process killed at any moment never leaves a .dist-info wit
         CHECK(pkg::test::wait_exit(worker) == 128 + SIGKILL);
         check_invariant();
     }
-    // Whatever the last kill left, a new run ends correct: uninstall what is visible, install
-    // again (orphaned files of an interrupted install are nobody's and get replaced).
+    // Whatever the last kill left, a new run ends correct: hidden staging and removal trees of
+    // dead processes go, what is visible is uninstalled and installed again (orphaned files of an
+    // interrupted install are nobody's and get replaced).
+    auto cleaned = pkg::installer::remove_interrupted_leftovers({v.scheme.purelib, v.scheme.platlib});
+    REQUIRE(cleaned);
+    for (const auto& entry : stdfs::directory_iterator(v.site)) {
+        const std::string name = entry.path().filename().string();
+        INFO(name);
+        CHECK(name.find(".installing.") == std::string::npos);
+        CHECK(name.find(".removing.") == std::string::npos);
+    }
     if (auto d = find_dist(v, "many")) {
         REQUIRE(pkg::installer::uninstall_dist(*d, v.scheme));
     }
@@ -1446,4 +1455,31 @@ TEST_CASE("install: a process killed at any moment never leaves a .dist-info wit
     check_invariant();
     auto r = run_process({v.python.string(), "-c", "import many.m299; print(many.m299.X)"});
     CHECK(r.out == "299\n");
+}
+
+TEST_CASE("install: leftovers of dead processes are removed, live ones kept", "[install]")
+{
+    scratch_dir dir("install", "leftovers");
+    const stdfs::path site = dir.path / "site-packages";
+    const std::string own_pid = std::to_string(::getpid());
+    const std::string names[] = {
+        ".dead-1.0.dist-info.installing.999999999.0123456789abcdef",  // no such pid
+        ".gone-2.0.dist-info.removing.999999998.0123456789abcdef",
+        ".live-1.0.dist-info.installing." + own_pid + ".0123456789abcdef",  // this process
+        ".odd-1.0.dist-info.installing.notapid.0123456789abcdef",  // not pkg's name: untouched
+        "real-1.0.dist-info",
+    };
+    for (const auto& name : names) {
+        stdfs::create_directories(site / name / "sub");
+        write_file(site / name / "sub" / "file", "x");
+    }
+    auto removed = pkg::installer::remove_interrupted_leftovers({site, site, dir.path / "missing"});
+    REQUIRE(removed);
+    CHECK(std::set<stdfs::path>(removed->begin(), removed->end()) ==
+          std::set<stdfs::path>{site / names[0], site / names[1]});
+    CHECK_FALSE(stdfs::exists(site / names[0]));
+    CHECK_FALSE(stdfs::exists(site / names[1]));
+    for (int i = 2; i < 5; ++i) {
+        CHECK(stdfs::exists(site / names[i] / "sub" / "file"));
+    }
 }

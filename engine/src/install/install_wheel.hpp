@@ -26,7 +26,8 @@
 ///   only after every other file is in place; on any failure everything written is removed
 ///   again and the error says what failed. A process killed half-way leaves files no RECORD
 ///   lists (the next install replaces them as unowned) and hidden `.<dist-info>.installing.*`
-///   / `.<file>.replaced.*` entries, which scans ignore (nothing removes them yet).
+///   / `.<file>.replaced.*` entries, which scans ignore; `remove_interrupted_leftovers` removes
+///   the `.dist-info` ones.
 /// - Collisions: a destination that already exists and is listed in the RECORD of another
 ///   installed distribution is `errc::file_collision` naming both packages and the path (nothing
 ///   of the new wheel stays). Existing files owned by nobody are replaced (with a warning;
@@ -213,5 +214,15 @@ struct uninstall_outcome {
 /// Errors: readdir errors naming the directory.
 [[nodiscard]] result<std::vector<installed_dist>>
 scan_site_packages(const std::vector<std::filesystem::path>& site_dirs);
+
+/// Removes what killed installs and uninstalls left in `site_dirs`: the hidden staging trees
+/// `.<name>.dist-info.installing.<pid>.<hex>` and removal trees `.<name>.dist-info.removing.
+/// <pid>.<hex>` whose process no longer runs (a live or unknown pid is left alone). Returns the
+/// paths removed. Files a killed install had already placed stay (no RECORD lists them; the
+/// next install of the package replaces them).
+/// Errors: readdir and removal errors naming the path. Call with the environment lock held,
+/// before installing. Thread-safety: safe (removal tolerates concurrent removers).
+[[nodiscard]] result<std::vector<std::filesystem::path>>
+remove_interrupted_leftovers(const std::vector<std::filesystem::path>& site_dirs);
 
 }  // namespace pkg::installer

@@ -1,6 +1,8 @@
-// scan_site_packages: what is installed, from the .dist-info / .egg-info names.
+// scan_site_packages: what is installed, from the .dist-info / .egg-info names; and removing
+// what killed installs left behind.
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <iterator>
 #include <set>
 
+#include "fs/remove_tree.hpp"
 #include "install/install_wheel.hpp"
 #include "pep508/name.hpp"
 
@@ -139,6 +142,62 @@ result<std::vector<installed_dist>> scan_site_packages(const std::vector<stdfs::
                std::tie(b.normalized_name, b.version, b.dist_info);
     });
     return out;
+}
+
+}  // namespace pkg::installer
+
+namespace pkg::installer {
+
+result<std::vector<stdfs::path>> remove_interrupted_leftovers(const std::vector<stdfs::path>& site_dirs)
+{
+    std::vector<stdfs::path> removed;
+    std::set<std::string> seen_dirs;
+    for (const auto& site : site_dirs) {
+        if (!seen_dirs.insert(site.lexically_normal().native()).second) {
+            continue;
+        }
+        DIR* d = ::opendir(site.c_str());
+        if (d == nullptr) {
+            if (errno == ENOENT) {
+                continue;
+            }
+            return fail(system_error(errno, "open directory", site.native()));
+        }
+        std::vector<std::string> candidates;
+        while (const dirent* e = ::readdir(d)) {
+            const std::string_view name(e->d_name);
+            if (name.starts_with(".") && (name.find(".dist-info.installing.") != std::string_view::npos ||
+                                          name.find(".dist-info.removing.") != std::string_view::npos)) {
+                candidates.emplace_back(name);
+            }
+        }
+        ::closedir(d);
+        for (const auto& name : candidates) {
+            // ".<base>.<purpose>.<pid>.<16 hex>" (io::unique_sibling_name).
+            const auto last_dot = name.rfind('.');
+            const auto pid_dot = last_dot == std::string::npos || last_dot == 0
+                                     ? std::string::npos
+                                     : name.rfind('.', last_dot - 1);
+            if (pid_dot == std::string::npos) {
+                continue;
+            }
+            const std::string pid_text = name.substr(pid_dot + 1, last_dot - pid_dot - 1);
+            if (pid_text.empty() || pid_text.size() > 9 ||
+                !std::all_of(pid_text.begin(), pid_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                continue;
+            }
+            const auto pid = static_cast<pid_t>(std::stol(pid_text));
+            if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) {
+                continue;  // still running (or not ours to judge)
+            }
+            const stdfs::path path = site / name;
+            if (auto gone = io::remove_tree(path); !gone) {
+                return fail(std::move(gone.error()));
+            }
+            removed.push_back(path);
+        }
+    }
+    return removed;
 }
 
 }  // namespace pkg::installer
