@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 
 #include "fs/remove_tree.hpp"
@@ -68,6 +69,34 @@ bool is_present(const stdfs::path& p)
     return ::stat(p.c_str(), &st) == 0;
 }
 
+// The names in `dir` that `keep` accepts; nullopt when `dir` does not exist.
+template <class Predicate>
+result<std::optional<std::vector<std::string>>> list_names(const stdfs::path& dir, Predicate keep)
+{
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        return fail(system_error(errno, "open directory", dir.native()));
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string_view name(e->d_name);
+        if (keep(name)) {
+            names.emplace_back(name);
+        }
+        errno = 0;
+    }
+    const int read_errno = errno;
+    ::closedir(d);
+    if (read_errno != 0) {
+        return fail(system_error(read_errno, "read directory", dir.native()));
+    }
+    return names;
+}
+
 }  // namespace
 
 result<std::vector<installed_dist>> scan_site_packages(const std::vector<stdfs::path>& site_dirs)
@@ -80,28 +109,16 @@ result<std::vector<installed_dist>> scan_site_packages(const std::vector<stdfs::
         if (!seen_dirs.insert((ec ? site.lexically_normal() : real).native()).second) {
             continue;  // purelib == platlib, or lib64 -> lib
         }
-        DIR* d = ::opendir(site.c_str());
-        if (d == nullptr) {
-            if (errno == ENOENT) {
-                continue;
-            }
-            return fail(system_error(errno, "open directory", site.native()));
+        auto names = list_names(site, [](std::string_view name) {
+            return name.ends_with(".dist-info") || name.ends_with(".egg-info");
+        });
+        if (!names) {
+            return fail(std::move(names.error()));
         }
-        std::vector<std::string> names;
-        errno = 0;
-        while (const dirent* e = ::readdir(d)) {
-            const std::string_view name(e->d_name);
-            if (name.ends_with(".dist-info") || name.ends_with(".egg-info")) {
-                names.emplace_back(name);
-            }
-            errno = 0;
+        if (!*names) {
+            continue;
         }
-        const int read_errno = errno;
-        ::closedir(d);
-        if (read_errno != 0) {
-            return fail(system_error(read_errno, "read directory", site.native()));
-        }
-        for (const auto& name : names) {
+        for (const auto& name : **names) {
             const bool is_dist_info = name.ends_with(".dist-info");
             const stdfs::path path = site / name;
             if (name.starts_with(".")) {
@@ -156,23 +173,17 @@ result<std::vector<stdfs::path>> remove_interrupted_leftovers(const std::vector<
         if (!seen_dirs.insert(site.lexically_normal().native()).second) {
             continue;
         }
-        DIR* d = ::opendir(site.c_str());
-        if (d == nullptr) {
-            if (errno == ENOENT) {
-                continue;
-            }
-            return fail(system_error(errno, "open directory", site.native()));
+        auto candidates = list_names(site, [](std::string_view name) {
+            return name.starts_with(".") && (name.find(".dist-info.installing.") != std::string_view::npos ||
+                                             name.find(".dist-info.removing.") != std::string_view::npos);
+        });
+        if (!candidates) {
+            return fail(std::move(candidates.error()));
         }
-        std::vector<std::string> candidates;
-        while (const dirent* e = ::readdir(d)) {
-            const std::string_view name(e->d_name);
-            if (name.starts_with(".") && (name.find(".dist-info.installing.") != std::string_view::npos ||
-                                          name.find(".dist-info.removing.") != std::string_view::npos)) {
-                candidates.emplace_back(name);
-            }
+        if (!*candidates) {
+            continue;
         }
-        ::closedir(d);
-        for (const auto& name : candidates) {
+        for (const auto& name : **candidates) {
             // ".<base>.<purpose>.<pid>.<16 hex>" (io::unique_sibling_name).
             const auto last_dot = name.rfind('.');
             const auto pid_dot = last_dot == std::string::npos || last_dot == 0
