@@ -4,6 +4,7 @@
 // console scripts, pip itself), and by taking installs apart again (uninstall, pip uninstall,
 // collisions, failures half-way, hostile RECORDs, link modes across filesystems).
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -121,6 +123,14 @@ std::string build_wheel(const wheel_spec& spec)
 std::string wheel_filename(const wheel_spec& spec)
 {
     return spec.name + "-" + spec.version + "-" + spec.tag + ".whl";
+}
+
+// Builds `spec` into `<dir>/<its filename>` and returns the path.
+stdfs::path write_wheel(const stdfs::path& dir, const wheel_spec& spec)
+{
+    const stdfs::path path = dir / wheel_filename(spec);
+    write_file(path, build_wheel(spec));
+    return path;
 }
 
 // The wheel with everything: both lib roots through .data, every .data kind, #!python scripts,
@@ -539,8 +549,7 @@ TEST_CASE("install: generated and Debian wheels install like pip installs them",
     scratch_dir dir("install", "differential");
     std::vector<stdfs::path> wheels;
     for (const auto& spec : {demo_spec(), platlib_spec(), namespace_spec("a"), namespace_spec("b")}) {
-        wheels.push_back(dir.path / wheel_filename(spec));
-        write_file(wheels.back(), build_wheel(spec));
+        wheels.push_back(write_wheel(dir.path, spec));
     }
     for (const char* w : debian_wheels) {
         wheels.push_back(stdfs::path(debian_wheel_dir) / w);
@@ -755,8 +764,7 @@ TEST_CASE("install: uninstall removes exactly what was installed", "[install]")
     scratch_dir dir("install", "uninstall");
     std::vector<stdfs::path> wheels;
     for (const auto& spec : {demo_spec(), namespace_spec("a"), namespace_spec("b"), platlib_spec()}) {
-        wheels.push_back(dir.path / wheel_filename(spec));
-        write_file(wheels.back(), build_wheel(spec));
+        wheels.push_back(write_wheel(dir.path, spec));
     }
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
@@ -821,10 +829,8 @@ TEST_CASE("install: collisions are refused and leave nothing", "[install]")
     second.name = "second";
     second.entries = {file_entry("second/y.py", ""), file_entry("shared/mod.py", "A = 2\n")};
     second.entry_points = "[console_scripts]\nsecond = second.y:main\n";
-    const stdfs::path w1 = dir.path / wheel_filename(first);
-    const stdfs::path w2 = dir.path / wheel_filename(second);
-    write_file(w1, build_wheel(first));
-    write_file(w2, build_wheel(second));
+    const stdfs::path w1 = write_wheel(dir.path, first);
+    const stdfs::path w2 = write_wheel(dir.path, second);
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     pkg::installer::linker links(pkg::link_mode::hardlink);
@@ -921,8 +927,7 @@ TEST_CASE("install: a failure half-way leaves no .dist-info and no files", "[ins
         return;
     }
     scratch_dir dir("install", "failure");
-    const stdfs::path wheel = dir.path / wheel_filename(demo_spec());
-    write_file(wheel, build_wheel(demo_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, demo_spec());
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     const auto before = tree_of(v.root);
@@ -1045,8 +1050,7 @@ TEST_CASE("install: uninstall refuses RECORD paths outside the environment", "[i
         return;
     }
     scratch_dir dir("install", "hostile");
-    const stdfs::path wheel = dir.path / wheel_filename(namespace_spec("a"));
-    write_file(wheel, build_wheel(namespace_spec("a")));
+    const stdfs::path wheel = write_wheel(dir.path, namespace_spec("a"));
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     pkg::installer::linker links(pkg::link_mode::hardlink);
@@ -1105,8 +1109,7 @@ TEST_CASE("install: link modes and the fallback across filesystems", "[install]"
         return;
     }
     scratch_dir dir("install", "linkmodes");
-    const stdfs::path wheel = dir.path / wheel_filename(demo_spec());
-    write_file(wheel, build_wheel(demo_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, demo_spec());
     archive_maker maker(dir.path / "cache");
     auto request = maker.request_for(wheel);
     const stdfs::path source = request.archive_dir / "demo" / "cli.py";
@@ -1204,8 +1207,7 @@ TEST_CASE("install: link modes and the fallback across filesystems", "[install]"
         CHECK_THAT(warnings[0], Catch::Contains("copying"));
         CHECK_THAT(warnings[0], Catch::Contains("Invalid cross-device link"));
         // A second wheel over the same pair of filesystems does not warn again.
-        const stdfs::path other = dir.path / wheel_filename(platlib_spec());
-        write_file(other, build_wheel(platlib_spec()));
+        const stdfs::path other = write_wheel(dir.path, platlib_spec());
         auto second = maker.request_for(other);
         REQUIRE(pkg::installer::install_wheel(second, v.scheme, links, owners));
         CHECK(links.warnings().size() == 1);
@@ -1220,8 +1222,7 @@ TEST_CASE("install: launchers work from long and spaced environment paths", "[in
         return;
     }
     scratch_dir dir("install", "trampoline");
-    const stdfs::path wheel = dir.path / wheel_filename(demo_spec());
-    write_file(wheel, build_wheel(demo_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, demo_spec());
     archive_maker maker(dir.path / "cache");
     for (const std::string& leaf : {std::string(120, 'l'), std::string("with space")}) {
         INFO(leaf);
@@ -1247,8 +1248,7 @@ TEST_CASE("install: scan_site_packages lists dist-info and egg-info", "[install]
     scratch_dir dir("install", "scan");
     venv v = make_venv(dir.path / "env");
     archive_maker maker(dir.path / "cache");
-    const stdfs::path wheel = dir.path / wheel_filename(platlib_spec());
-    write_file(wheel, build_wheel(platlib_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, platlib_spec());
     pkg::installer::linker links(pkg::link_mode::hardlink);
     auto owners = owners_of(v);
     REQUIRE(install(maker, v, wheel, links, owners));
@@ -1286,8 +1286,7 @@ TEST_CASE("install: installer metadata follows the request", "[install]")
         return;
     }
     scratch_dir dir("install", "metadata");
-    const stdfs::path wheel = dir.path / wheel_filename(platlib_spec());
-    write_file(wheel, build_wheel(platlib_spec()));
+    const stdfs::path wheel = write_wheel(dir.path, platlib_spec());
     archive_maker maker(dir.path / "cache");
     venv v = make_venv(dir.path / "env");
     auto request = maker.request_for(wheel);
@@ -1336,8 +1335,7 @@ TEST_CASE("install: many wheels at once share directories and collide cleanly", 
     const std::string parts = "abcdefgh";
     for (char c : parts) {
         const wheel_spec spec = namespace_spec(std::string(1, c));
-        const stdfs::path wheel = dir.path / wheel_filename(spec);
-        write_file(wheel, build_wheel(spec));
+        const stdfs::path wheel = write_wheel(dir.path, spec);
         requests.push_back(maker.request_for(wheel));
     }
     // Two more that both ship nspkg/shared.py: exactly one of them may win.
@@ -1346,8 +1344,7 @@ TEST_CASE("install: many wheels at once share directories and collide cleanly", 
         spec.name = name;
         spec.entries = {file_entry("nspkg/shared.py", "WHO = '" + name + "'\n"),
                         file_entry(name + "/__init__.py", "")};
-        const stdfs::path wheel = dir.path / wheel_filename(spec);
-        write_file(wheel, build_wheel(spec));
+        const stdfs::path wheel = write_wheel(dir.path, spec);
         requests.push_back(maker.request_for(wheel));
     }
     pkg::installer::linker links(pkg::link_mode::hardlink);
@@ -1386,4 +1383,103 @@ TEST_CASE("install: many wheels at once share directories and collide cleanly", 
     auto r = run_process({v.python.string(), "-c", imports + "\nprint(nspkg.shared.WHO)"});
     CHECK(r.err == "");
     CHECK(r.out == winner + "\n");
+}
+
+TEST_CASE("install: a process killed at any moment never leaves a .dist-info without its files",
+          "[install]")
+{
+    if (!can_test()) {
+        return;
+    }
+    scratch_dir dir("install", "kill");
+    wheel_spec spec;
+    spec.name = "many";
+    for (int i = 0; i < 300; ++i) {
+        spec.entries.push_back(file_entry("many/m" + std::to_string(i) + ".py", "X = " + std::to_string(i) + "\n"));
+    }
+    spec.entries.push_back(file_entry("many-1.0.data/scripts/many-script", "#!python\nprint('many')\n"));
+    spec.entry_points = "[console_scripts]\nmany = many.m1:main\n";
+    const stdfs::path wheel = write_wheel(dir.path, spec);
+    archive_maker maker(dir.path / "cache");
+    venv v = make_venv(dir.path / "env");
+    auto request = maker.request_for(wheel);
+
+    // Every visible .dist-info must have a RECORD whose files all exist.
+    const auto check_invariant = [&] {
+        auto dists = pkg::installer::scan_site_packages({v.scheme.purelib});
+        REQUIRE(dists);
+        for (const auto& d : *dists) {
+            INFO(d.dist_info);
+            auto files = pkg::installer::read_installed_record(d.dist_info);
+            REQUIRE(files);
+            CHECK(files->size() == 300 + 2 + 3 + 3);  // modules, 2 scripts, 3 from the wheel, INSTALLER REQUESTED RECORD
+            for (const auto& f : *files) {
+                INFO(f.path);
+                CHECK(pkg::test::path_exists(f.path));
+            }
+        }
+    };
+    std::mt19937 random(std::random_device{}());
+    for (int round = 0; round < 12; ++round) {
+        const stdfs::path ready = dir.path / ("ready-" + std::to_string(round));
+        auto worker = pkg::test::spawn(
+            {PKG_TEST_HELPER_install_worker, request.archive_dir.string(), ready.string(),
+             v.scheme.prefix.string(), v.scheme.purelib.string(), v.scheme.platlib.string(),
+             v.scheme.scripts.string(), v.scheme.data.string(), v.scheme.include.string(),
+             v.python.string()},
+            dir.path / ("worker-" + std::to_string(round)));
+        REQUIRE(pkg::test::wait_for_file(ready));
+        std::this_thread::sleep_for(std::chrono::microseconds(random() % 40000));
+        ::kill(worker.pid, SIGKILL);
+        CHECK(pkg::test::wait_exit(worker) == 128 + SIGKILL);
+        check_invariant();
+    }
+    // Whatever the last kill left, a new run ends correct: hidden staging and removal trees of
+    // dead processes go, what is visible is uninstalled and installed again (orphaned files of an
+    // interrupted install are nobody's and get replaced).
+    auto cleaned = pkg::installer::remove_interrupted_leftovers({v.scheme.purelib, v.scheme.platlib});
+    REQUIRE(cleaned);
+    for (const auto& entry : stdfs::directory_iterator(v.site)) {
+        const std::string name = entry.path().filename().string();
+        INFO(name);
+        CHECK(name.find(".installing.") == std::string::npos);
+        CHECK(name.find(".removing.") == std::string::npos);
+    }
+    if (auto d = find_dist(v, "many")) {
+        REQUIRE(pkg::installer::uninstall_dist(*d, v.scheme));
+    }
+    pkg::installer::linker links(pkg::link_mode::hardlink);
+    auto owners = owners_of(v);
+    auto out = pkg::installer::install_wheel(request, v.scheme, links, owners);
+    REQUIRE(out);
+    check_invariant();
+    auto r = run_process({v.python.string(), "-c", "import many.m299; print(many.m299.X)"});
+    CHECK(r.out == "299\n");
+}
+
+TEST_CASE("install: leftovers of dead processes are removed, live ones kept", "[install]")
+{
+    scratch_dir dir("install", "leftovers");
+    const stdfs::path site = dir.path / "site-packages";
+    const std::string own_pid = std::to_string(::getpid());
+    const std::string names[] = {
+        ".dead-1.0.dist-info.installing.999999999.0123456789abcdef",  // no such pid
+        ".gone-2.0.dist-info.removing.999999998.0123456789abcdef",
+        ".live-1.0.dist-info.installing." + own_pid + ".0123456789abcdef",  // this process
+        ".odd-1.0.dist-info.installing.notapid.0123456789abcdef",  // not pkg's name: untouched
+        "real-1.0.dist-info",
+    };
+    for (const auto& name : names) {
+        stdfs::create_directories(site / name / "sub");
+        write_file(site / name / "sub" / "file", "x");
+    }
+    auto removed = pkg::installer::remove_interrupted_leftovers({site, site, dir.path / "missing"});
+    REQUIRE(removed);
+    CHECK(std::set<stdfs::path>(removed->begin(), removed->end()) ==
+          std::set<stdfs::path>{site / names[0], site / names[1]});
+    CHECK_FALSE(stdfs::exists(site / names[0]));
+    CHECK_FALSE(stdfs::exists(site / names[1]));
+    for (int i = 2; i < 5; ++i) {
+        CHECK(stdfs::exists(site / names[i] / "sub" / "file"));
+    }
 }

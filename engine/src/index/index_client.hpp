@@ -5,14 +5,18 @@
 /// negotiated with Accept) through an HTTP cache in the cache's `simple-v1` bucket, `--find-links`
 /// locations, and choosing the wheel for a pin.
 ///
-/// HTTP cache: one entry per (index, project) at `simple-v1/<index_key>/<name>.<ext>` holding the
-/// response body, its Content-Type, the final URL, ETag, Last-Modified, Cache-Control and the time
-/// it was received; written atomically (temp file + rename). A fresh entry (max-age not yet
-/// passed, no `no-cache`) is used without the network; a stale one is revalidated with
-/// If-None-Match / If-Modified-Since (304 → reused and its time refreshed); `no-store` is never
-/// written; a corrupt entry is discarded and refetched. `refresh` revalidates every entry once per
-/// run; `offline` never touches the network and fails with `errc::offline_miss` on a miss
-/// (a stale entry is used offline).
+/// HTTP cache (format and rules in http_cache.hpp): one entry per (index, project) at
+/// `simple-v1/<index_key>/<name>.http` holding the response body, its Content-Type, the final
+/// URL (without credentials), ETag, Last-Modified, Cache-Control, Age and the time it was
+/// received; written atomically (temp file + rename). A find-links HTML page is cached at
+/// `simple-v1/<index_key(page URL)>/_find-links.http`. A fresh entry (max-age not yet passed, no
+/// `no-cache`) is used without the network; a stale one (also: no max-age at all) is
+/// revalidated with If-None-Match / If-Modified-Since (304 → reused and its time refreshed);
+/// `no-store` is never written; a corrupt entry is discarded and refetched; a 404/410 is
+/// recorded so an offline run can move on to the next index. `refresh` revalidates every entry
+/// once per run; `offline` never touches the network and fails with `errc::offline_miss` on a
+/// miss (a stale entry is used offline). Cache problems that do not stop a fetch (a corrupt
+/// entry, an entry that cannot be written) become warnings in `project_page::warnings`.
 ///
 /// Everything here runs on the io_context thread (the HTTP client's).
 
@@ -126,11 +130,17 @@ public:
     [[nodiscard]] io::task<result<std::pair<std::string, std::shared_ptr<const project_page>>>>
     async_project_page(std::string normalized_name);
 
-    /// The best wheel for `normalized_name == version`: find-links locations first (local
-    /// directories listed once per client; HTML pages fetched like index pages), then the first
-    /// index that has the project. With no compatible file: `errc::no_compatible_wheel` whose
-    /// message lists every file seen with the reason it was rejected and the interpreter's top
-    /// tags (`select_wheel` does most of this).
+    /// The best wheel for `normalized_name == version`: find-links locations first, in order
+    /// (local directories listed once per client, their `.whl` files of this project forming a
+    /// page whose file URLs are absolute paths, `local_path` set; HTML pages fetched like index
+    /// pages, every anchor of this project considered); the first location with a usable wheel
+    /// wins. Then the first index that has the project (as `async_project_page`); its page
+    /// decides, a later index is never consulted. With no compatible file:
+    /// `errc::no_compatible_wheel` whose message lists every file seen with the reason it was
+    /// rejected and the interpreter's top tags (`select_wheel`), plus what each find-links
+    /// location had. `errc::project_not_found` when neither find-links nor any index has files
+    /// of the project. A missing find-links directory or page is an error naming it.
+    /// `tags` is read after suspension points: it must outlive the returned task.
     [[nodiscard]] io::task<result<located_wheel>>
     async_find_wheel(std::string normalized_name, pep440::version version,
                      const wheel::tag_list& tags, select_options select);

@@ -362,44 +362,20 @@ std::string relative_record_path(const stdfs::path& file, const stdfs::path& bas
     return file.lexically_relative(base).generic_string();
 }
 
-}  // namespace
 
-target_scheme make_target_scheme(const python::interpreter_facts& facts,
-                                 const std::filesystem::path& python)
-{
-    target_scheme s;
-    s.prefix = facts.prefix;
-    s.purelib = facts.scheme.purelib;
-    s.platlib = facts.scheme.platlib;
-    s.scripts = facts.scheme.scripts;
-    s.data = facts.scheme.data;
-    s.include = facts.scheme.include;
-    if (facts.is_virtual_environment()) {
-        s.include = facts.prefix / "include" / "site" /
-                    fmt::format("python{}.{}", facts.version.major, facts.version.minor);
-    }
-    s.python = python;
-    s.python_version = fmt::format("{}.{}", facts.version.major, facts.version.minor);
-    return s;
-}
+// Where every file of the wheel goes, plus the launchers and installer metadata to write.
+struct install_plan {
+    std::vector<planned_file> files;
+    std::vector<std::string> warnings;
+};
 
-result<install_outcome> install_wheel(const install_request& request, const target_scheme& scheme,
-                                      linker& links, file_owners& owners)
+result<install_plan> plan_files(const install_request& request, const target_scheme& scheme,
+                                const wheel_info& info, const stdfs::path& archive,
+                                const stdfs::path& root)
 {
-    if (!request.manifest) {
-        return fail(std::make_error_code(std::errc::invalid_argument),
-                    "install_wheel: no manifest for " + request.archive_dir.native());
-    }
     const auto& m = *request.manifest;
-    auto info = read_wheel_info(request);
-    if (!info) {
-        return fail(std::move(info.error()));
-    }
-    const stdfs::path archive = stdfs::absolute(request.archive_dir).lexically_normal();
-    const stdfs::path root = (info->is_purelib ? scheme.purelib : scheme.platlib).lexically_normal();
-    const stdfs::path final_dist_info = root / info->dist_info;
-    const std::string prefix_dist_info = info->dist_info + "/";
-
+    const stdfs::path final_dist_info = root / info.dist_info;
+    const std::string prefix_dist_info = info.dist_info + "/";
     // Entry points first: their scripts shadow `.data/scripts` files of the same name.
     std::vector<entry_point> entry_points;
     const std::string entry_points_path = prefix_dist_info + "entry_points.txt";
@@ -420,8 +396,8 @@ result<install_outcome> install_wheel(const install_request& request, const targ
         launcher_names.insert(ep.name);
     }
 
-    install_outcome outcome;
-    std::vector<planned_file> plan;
+    install_plan out;
+    std::vector<planned_file>& plan = out.files;
     plan.reserve(m.files.size() + entry_points.size() + 3);
     for (const auto& f : m.files) {
         planned_file p;
@@ -460,7 +436,7 @@ result<install_outcome> install_wheel(const install_request& request, const targ
                 p.dest = scheme.platlib / sub;
             } else if (key == "scripts") {
                 if (launcher_names.contains(std::string(sub))) {
-                    outcome.warnings.push_back(fmt::format(
+                    out.warnings.push_back(fmt::format(
                         "{}: {} is replaced by the entry point of the same name",
                         m.wheel_filename, quote_for_message(f.path)));
                     continue;
@@ -469,7 +445,7 @@ result<install_outcome> install_wheel(const install_request& request, const targ
                 p.is_script = true;
                 p.is_executable = true;
             } else if (key == "headers") {
-                p.dest = scheme.include / info->display_name / sub;
+                p.dest = scheme.include / info.display_name / sub;
             } else if (key == "data") {
                 p.dest = scheme.data / sub;
             } else {
@@ -507,8 +483,13 @@ result<install_outcome> install_wheel(const install_request& request, const targ
     if (request.direct_url) {
         add_metadata("direct_url.json", *request.direct_url);
     }
+    return out;
+}
 
-    // Every destination once, inside the environment, not owned by anyone else.
+// Every destination once, inside the environment, none of the environment's own scripts.
+result<void> check_plan(const std::vector<planned_file>& plan, const cache::archive_manifest& m,
+                        const target_scheme& scheme)
+{
     const stdfs::path prefix = scheme.prefix.lexically_normal();
     const auto is_inside = [&](const stdfs::path& p) {
         auto rel = p.lexically_relative(prefix);
@@ -538,27 +519,21 @@ result<install_outcome> install_wheel(const install_request& request, const targ
                                                      name(it->second), name(&p), p.dest.native())));
         }
     }
-    installed_dist dist;
-    dist.name = info->display_name;
-    dist.normalized_name = m.name;
-    dist.version = info->version;
-    dist.dist_info = final_dist_info;
-    dist.installer = "pkg";
+    return {};
+}
 
+// The existing files the plan would replace: nobody's (else `errc::file_collision`), never a
+// directory.
+result<std::vector<stdfs::path>> find_files_to_replace(const std::vector<planned_file>& plan,
+                                                       const cache::archive_manifest& m,
+                                                       const wheel_info& info,
+                                                       const file_owners& owners)
+{
     struct stat st {};
-    if (::lstat(final_dist_info.c_str(), &st) == 0) {
-        return fail(errc::file_collision,
-                    fmt::format("{} {}: {} already exists; uninstall the installed distribution first",
-                                info->display_name, info->version, final_dist_info.native()),
-                    final_dist_info.native());
-    }
     std::vector<stdfs::path> to_replace;
-    std::vector<stdfs::path> claimed;
-    claimed.reserve(plan.size() + 1);
     for (const auto& p : plan) {
-        claimed.push_back(p.dest);
         if (p.is_in_dist_info) {
-            continue;  // the .dist-info is new (checked above)
+            continue;  // the .dist-info is new (the caller checked)
         }
         if (::lstat(p.dest.c_str(), &st) != 0) {
             if (errno == ENOENT) {
@@ -575,57 +550,33 @@ result<install_outcome> install_wheel(const install_request& request, const targ
             return fail(errc::file_collision,
                         fmt::format("{} {}: {} is a directory in the environment, the wheel "
                                     "installs a file there",
-                                    info->display_name, info->version, p.dest.native()),
+                                    info.display_name, info.version, p.dest.native()),
                         p.dest.native());
         }
         if (const installed_dist* owner = owners.owner_of(p.dest)) {
             return fail(errc::file_collision,
                         fmt::format("{} {} would overwrite {}, which belongs to {} {}",
-                                    info->display_name, info->version, p.dest.native(),
+                                    info.display_name, info.version, p.dest.native(),
                                     owner->name, owner->version),
                         p.dest.native(),
                         "the two packages ship the same file; install only one of them");
         }
         to_replace.push_back(p.dest);
     }
-    claimed.push_back((final_dist_info / "RECORD").lexically_normal());
+    return to_replace;
+}
 
-    install_transaction tx(owners, m.name);
-    if (auto conflict = owners.claim(dist, claimed)) {
-        return fail(errc::file_collision,
-                    fmt::format("{} {} would overwrite {}, which belongs to {} {}",
-                                info->display_name, info->version, conflict->path.native(),
-                                conflict->owner.name, conflict->owner.version),
-                    conflict->path.native(),
-                    "the two packages ship the same file; install only one of them");
-    }
-    tx.set_claimed();
-
-    for (const auto& dest : to_replace) {
-        const stdfs::path aside =
-            dest.parent_path() / io::unique_sibling_name(dest.filename().native(), "replaced");
-        if (::rename(dest.c_str(), aside.c_str()) != 0) {
-            return fail(system_error(errno, "move aside the unowned file", dest.native()));
-        }
-        tx.add_aside(dest, aside);
-        outcome.warnings.push_back(
-            fmt::format("{} {}: replaced {}, which no installed distribution's RECORD lists",
-                        info->display_name, info->version, dest.native()));
-    }
-
+// Puts every planned file in place (the .dist-info's into `staging`), recording what it wrote in
+// `tx`; fills in the RECORD hash and size of written files.
+result<void> place_files(std::vector<planned_file>& plan, const wheel_info& info,
+                         const target_scheme& scheme, const stdfs::path& archive,
+                         const stdfs::path& final_dist_info, const stdfs::path& staging,
+                         linker& links, install_transaction& tx)
+{
     struct stat archive_st {};
     if (::stat(archive.c_str(), &archive_st) != 0) {
         return fail(system_error(errno, "stat archive", archive.native()));
     }
-    const stdfs::path staging = root / io::unique_sibling_name(info->dist_info, "installing");
-    if (auto made = tx.ensure_dir(root); !made) {
-        return fail(std::move(made.error()));
-    }
-    if (::mkdir(staging.c_str(), 0777) != 0) {
-        return fail(system_error(errno, "create directory", staging.native()));
-    }
-    tx.set_staging(staging);
-
     // Dist-info files last, so the staging directory is the only thing left to do at the end.
     std::stable_partition(plan.begin(), plan.end(),
                           [](const planned_file& p) { return !p.is_in_dist_info; });
@@ -659,21 +610,130 @@ result<install_outcome> install_wheel(const install_request& request, const targ
             }
             if (auto placed = links.place(archive / p.source, where, archive_st.st_dev, *to_dev);
                 !placed) {
-                return fail(placed.error().with_context(fmt::format("{} {}", info->display_name, info->version)));
+                return fail(placed.error().with_context(fmt::format("{} {}", info.display_name, info.version)));
             }
         } else {
             p.hash = record_hash(p.content);
             p.size_bytes = p.content.size();
             if (auto written = write_new_file(where, p.content, p.is_executable ? 0755 : 0644);
                 !written) {
-                return fail(written.error().with_context(fmt::format("{} {}", info->display_name, info->version)));
+                return fail(written.error().with_context(fmt::format("{} {}", info.display_name, info.version)));
             }
         }
         if (!p.is_in_dist_info) {
             tx.add_placed(where);
         }
     }
+    return {};
+}
 
+}  // namespace
+
+target_scheme make_target_scheme(const python::interpreter_facts& facts,
+                                 const std::filesystem::path& python)
+{
+    target_scheme s;
+    s.prefix = facts.prefix;
+    s.purelib = facts.scheme.purelib;
+    s.platlib = facts.scheme.platlib;
+    s.scripts = facts.scheme.scripts;
+    s.data = facts.scheme.data;
+    s.include = facts.scheme.include;
+    if (facts.is_virtual_environment()) {
+        s.include = facts.prefix / "include" / "site" /
+                    fmt::format("python{}.{}", facts.version.major, facts.version.minor);
+    }
+    s.python = python;
+    s.python_version = fmt::format("{}.{}", facts.version.major, facts.version.minor);
+    return s;
+}
+
+result<install_outcome> install_wheel(const install_request& request, const target_scheme& scheme,
+                                      linker& links, file_owners& owners)
+{
+    if (!request.manifest) {
+        return fail(std::make_error_code(std::errc::invalid_argument),
+                    "install_wheel: no manifest for " + request.archive_dir.native());
+    }
+    const auto& m = *request.manifest;
+    auto info = read_wheel_info(request);
+    if (!info) {
+        return fail(std::move(info.error()));
+    }
+    const stdfs::path archive = stdfs::absolute(request.archive_dir).lexically_normal();
+    const stdfs::path root = (info->is_purelib ? scheme.purelib : scheme.platlib).lexically_normal();
+    const stdfs::path final_dist_info = root / info->dist_info;
+
+    auto planned = plan_files(request, scheme, *info, archive, root);
+    if (!planned) {
+        return fail(std::move(planned.error()));
+    }
+    std::vector<planned_file>& plan = planned->files;
+    install_outcome outcome;
+    outcome.warnings = std::move(planned->warnings);
+    if (auto checked = check_plan(plan, m, scheme); !checked) {
+        return fail(std::move(checked.error()));
+    }
+    struct stat st {};
+    if (::lstat(final_dist_info.c_str(), &st) == 0) {
+        return fail(errc::file_collision,
+                    fmt::format("{} {}: {} already exists; uninstall the installed distribution first",
+                                info->display_name, info->version, final_dist_info.native()),
+                    final_dist_info.native());
+    }
+    auto to_replace = find_files_to_replace(plan, m, *info, owners);
+    if (!to_replace) {
+        return fail(std::move(to_replace.error()));
+    }
+
+    installed_dist dist;
+    dist.name = info->display_name;
+    dist.normalized_name = m.name;
+    dist.version = info->version;
+    dist.dist_info = final_dist_info;
+    dist.installer = "pkg";
+    std::vector<stdfs::path> claimed;
+    claimed.reserve(plan.size() + 1);
+    for (const auto& p : plan) {
+        claimed.push_back(p.dest);
+    }
+    claimed.push_back((final_dist_info / "RECORD").lexically_normal());
+    install_transaction tx(owners, m.name);
+    if (auto conflict = owners.claim(dist, claimed)) {
+        return fail(errc::file_collision,
+                    fmt::format("{} {} would overwrite {}, which belongs to {} {}",
+                                info->display_name, info->version, conflict->path.native(),
+                                conflict->owner.name, conflict->owner.version),
+                    conflict->path.native(),
+                    "the two packages ship the same file; install only one of them");
+    }
+    tx.set_claimed();
+
+    for (const auto& dest : *to_replace) {
+        const stdfs::path aside =
+            dest.parent_path() / io::unique_sibling_name(dest.filename().native(), "replaced");
+        if (::rename(dest.c_str(), aside.c_str()) != 0) {
+            return fail(system_error(errno, "move aside the unowned file", dest.native()));
+        }
+        tx.add_aside(dest, aside);
+        outcome.warnings.push_back(
+            fmt::format("{} {}: replaced {}, which no installed distribution's RECORD lists",
+                        info->display_name, info->version, dest.native()));
+    }
+
+    const stdfs::path staging = root / io::unique_sibling_name(info->dist_info, "installing");
+    if (auto made = tx.ensure_dir(root); !made) {
+        return fail(std::move(made.error()));
+    }
+    if (::mkdir(staging.c_str(), 0777) != 0) {
+        return fail(system_error(errno, "create directory", staging.native()));
+    }
+    tx.set_staging(staging);
+
+    if (auto placed = place_files(plan, *info, scheme, archive, final_dist_info, staging, links, tx);
+        !placed) {
+        return fail(std::move(placed.error()));
+    }
     std::vector<record_entry> record;
     record.reserve(plan.size() + 1);
     for (const auto& p : plan) {
@@ -681,7 +741,7 @@ result<install_outcome> install_wheel(const install_request& request, const targ
                                       true});
         outcome.bytes += p.size_bytes;
     }
-    record.push_back(record_entry{prefix_dist_info + "RECORD", {}, 0, false});
+    record.push_back(record_entry{info->dist_info + "/RECORD", {}, 0, false});
     std::sort(record.begin(), record.end(),
               [](const record_entry& a, const record_entry& b) { return a.path < b.path; });
     const std::string record_text = format_record(record);

@@ -13,7 +13,10 @@
 ///   environment's interpreter as shebang; console_scripts and gui_scripts of
 ///   `entry_points.txt` become launcher scripts (`#!<python>` + the standard import-and-call
 ///   body; a `/bin/sh` trampoline `#!/bin/sh\n'''exec' '<python>' "$0" "$@"\n' '''` when the
-///   interpreter path is longer than 127 bytes or contains spaces). Executables get 0755.
+///   interpreter path is longer than 127 bytes or contains spaces). Executables get 0755, and
+///   so does every script (pip keeps a `.data/scripts` file's zip mode, leaving scripts built
+///   without the bit unrunnable; pkg does as uv does). pip's rule for its own versioned
+///   launchers applies (`pip3.<minor>` of the target interpreter, see `python_version`).
 /// - `INSTALLER` ("pkg\n"), `REQUESTED` (empty, when `requested`), `direct_url.json` (when
 ///   given) are added to the .dist-info; RECORD is rewritten (atomically: temp file + rename)
 ///   listing every installed file with the sha256 and size of the bytes actually in place,
@@ -21,10 +24,14 @@
 ///   itself without hash.
 /// - Invariant: the `.dist-info` directory appears (one rename of a completed hidden directory)
 ///   only after every other file is in place; on any failure everything written is removed
-///   again and the error says what failed.
+///   again and the error says what failed. A process killed half-way leaves files no RECORD
+///   lists (the next install replaces them as unowned) and hidden `.<dist-info>.installing.*`
+///   / `.<file>.replaced.*` entries, which scans ignore; `remove_interrupted_leftovers` removes
+///   the `.dist-info` ones.
 /// - Collisions: a destination that already exists and is listed in the RECORD of another
 ///   installed distribution is `errc::file_collision` naming both packages and the path (nothing
-///   of the new wheel stays). Existing files owned by nobody are replaced (with a warning).
+///   of the new wheel stays). Existing files owned by nobody are replaced (with a warning;
+///   moved aside first and put back if the install fails).
 ///   Directories are shared freely (namespace packages).
 ///
 /// Uninstall removes the `.dist-info` first (renamed away, then deleted), then every file its
@@ -137,8 +144,9 @@ struct install_outcome {
 /// files are claimed in it before anything is written (so two wheels installed at once that
 /// share a file collide cleanly) and released again if the install fails.
 /// Errors: `errc::invalid_wheel` (no/several .dist-info, no/malformed WHEEL, unknown
-/// `.data/<key>`, two files for one destination, a file where the environment has a
-/// directory), `errc::invalid_entry_point`, `errc::file_collision` (a file owned by another
+/// `.data/<key>`, two files for one destination, a file outside the prefix, a script that
+/// would replace the environment's `python*` or `activate*`, a file where the environment has
+/// a directory), `errc::invalid_entry_point`, `errc::file_collision` (a file owned by another
 /// distribution, or this `.dist-info` already present), filesystem errors naming paths
 /// (e.g. ENOENT for an archive file that vanished from the cache).
 /// Thread-safety: safe to call concurrently for different wheels with shared `links` and
@@ -206,5 +214,15 @@ struct uninstall_outcome {
 /// Errors: readdir errors naming the directory.
 [[nodiscard]] result<std::vector<installed_dist>>
 scan_site_packages(const std::vector<std::filesystem::path>& site_dirs);
+
+/// Removes what killed installs and uninstalls left in `site_dirs`: the hidden staging trees
+/// `.<name>.dist-info.installing.<pid>.<hex>` and removal trees `.<name>.dist-info.removing.
+/// <pid>.<hex>` whose process no longer runs (a live or unknown pid is left alone). Returns the
+/// paths removed. Files a killed install had already placed stay (no RECORD lists them; the
+/// next install of the package replaces them).
+/// Errors: readdir and removal errors naming the path. Call with the environment lock held,
+/// before installing. Thread-safety: safe (removal tolerates concurrent removers).
+[[nodiscard]] result<std::vector<std::filesystem::path>>
+remove_interrupted_leftovers(const std::vector<std::filesystem::path>& site_dirs);
 
 }  // namespace pkg::installer

@@ -1,14 +1,18 @@
-// scan_site_packages: what is installed, from the .dist-info / .egg-info names.
+// scan_site_packages: what is installed, from the .dist-info / .egg-info names; and removing
+// what killed installs left behind.
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 
+#include "fs/remove_tree.hpp"
 #include "install/install_wheel.hpp"
 #include "pep508/name.hpp"
 
@@ -65,6 +69,34 @@ bool is_present(const stdfs::path& p)
     return ::stat(p.c_str(), &st) == 0;
 }
 
+// The names in `dir` that `keep` accepts; nullopt when `dir` does not exist.
+template <class Predicate>
+result<std::optional<std::vector<std::string>>> list_names(const stdfs::path& dir, Predicate keep)
+{
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        if (errno == ENOENT) {
+            return std::nullopt;
+        }
+        return fail(system_error(errno, "open directory", dir.native()));
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string_view name(e->d_name);
+        if (keep(name)) {
+            names.emplace_back(name);
+        }
+        errno = 0;
+    }
+    const int read_errno = errno;
+    ::closedir(d);
+    if (read_errno != 0) {
+        return fail(system_error(read_errno, "read directory", dir.native()));
+    }
+    return names;
+}
+
 }  // namespace
 
 result<std::vector<installed_dist>> scan_site_packages(const std::vector<stdfs::path>& site_dirs)
@@ -77,28 +109,16 @@ result<std::vector<installed_dist>> scan_site_packages(const std::vector<stdfs::
         if (!seen_dirs.insert((ec ? site.lexically_normal() : real).native()).second) {
             continue;  // purelib == platlib, or lib64 -> lib
         }
-        DIR* d = ::opendir(site.c_str());
-        if (d == nullptr) {
-            if (errno == ENOENT) {
-                continue;
-            }
-            return fail(system_error(errno, "open directory", site.native()));
+        auto names = list_names(site, [](std::string_view name) {
+            return name.ends_with(".dist-info") || name.ends_with(".egg-info");
+        });
+        if (!names) {
+            return fail(std::move(names.error()));
         }
-        std::vector<std::string> names;
-        errno = 0;
-        while (const dirent* e = ::readdir(d)) {
-            const std::string_view name(e->d_name);
-            if (name.ends_with(".dist-info") || name.ends_with(".egg-info")) {
-                names.emplace_back(name);
-            }
-            errno = 0;
+        if (!*names) {
+            continue;
         }
-        const int read_errno = errno;
-        ::closedir(d);
-        if (read_errno != 0) {
-            return fail(system_error(read_errno, "read directory", site.native()));
-        }
-        for (const auto& name : names) {
+        for (const auto& name : **names) {
             const bool is_dist_info = name.ends_with(".dist-info");
             const stdfs::path path = site / name;
             if (name.starts_with(".")) {
@@ -139,6 +159,56 @@ result<std::vector<installed_dist>> scan_site_packages(const std::vector<stdfs::
                std::tie(b.normalized_name, b.version, b.dist_info);
     });
     return out;
+}
+
+}  // namespace pkg::installer
+
+namespace pkg::installer {
+
+result<std::vector<stdfs::path>> remove_interrupted_leftovers(const std::vector<stdfs::path>& site_dirs)
+{
+    std::vector<stdfs::path> removed;
+    std::set<std::string> seen_dirs;
+    for (const auto& site : site_dirs) {
+        if (!seen_dirs.insert(site.lexically_normal().native()).second) {
+            continue;
+        }
+        auto candidates = list_names(site, [](std::string_view name) {
+            return name.starts_with(".") && (name.find(".dist-info.installing.") != std::string_view::npos ||
+                                             name.find(".dist-info.removing.") != std::string_view::npos);
+        });
+        if (!candidates) {
+            return fail(std::move(candidates.error()));
+        }
+        if (!*candidates) {
+            continue;
+        }
+        for (const auto& name : **candidates) {
+            // ".<base>.<purpose>.<pid>.<16 hex>" (io::unique_sibling_name).
+            const auto last_dot = name.rfind('.');
+            const auto pid_dot = last_dot == std::string::npos || last_dot == 0
+                                     ? std::string::npos
+                                     : name.rfind('.', last_dot - 1);
+            if (pid_dot == std::string::npos) {
+                continue;
+            }
+            const std::string pid_text = name.substr(pid_dot + 1, last_dot - pid_dot - 1);
+            if (pid_text.empty() || pid_text.size() > 9 ||
+                !std::all_of(pid_text.begin(), pid_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                continue;
+            }
+            const auto pid = static_cast<pid_t>(std::stol(pid_text));
+            if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) {
+                continue;  // still running (or not ours to judge)
+            }
+            const stdfs::path path = site / name;
+            if (auto gone = io::remove_tree(path); !gone) {
+                return fail(std::move(gone.error()));
+            }
+            removed.push_back(path);
+        }
+    }
+    return removed;
 }
 
 }  // namespace pkg::installer
