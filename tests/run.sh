@@ -36,6 +36,8 @@ for mode in $modes; do
       configure build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc
       cmake --build build-release -j "$jobs"
       run_ctest build-release || failed+=(release)
+      # The installed package: headers, CMake package, pkg-config, and tests/consumer built against it.
+      "$root/tests/packaging/check.sh" "$root/build-release" || failed+=(packaging)
       ;;
     sanitize)
       configure build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
