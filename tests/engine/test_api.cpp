@@ -459,3 +459,34 @@ TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
         none.wait();
     }
 }
+
+TEST_CASE("api: a handle destroyed from its own on_done detaches instead of deadlocking", "[api]")
+{
+    workspace ws("selfdestroy");
+    pkg::environment_options options;
+    options.python = (ws.dir.path / "nowhere" / "bin" / "python").string();
+    options.getenv = [](std::string_view) { return std::optional<std::string>(); };
+    std::mutex mutex;
+    std::optional<pkg::operation> handle;
+    std::promise<void> stored;
+    std::shared_future<void> is_stored = stored.get_future().share();
+    std::promise<pkg::error> finished;
+    auto op = pkg::async_list(options, [&](pkg::result<pkg::environment_listing> r) {
+        is_stored.wait();
+        {
+            std::lock_guard lock(mutex);
+            handle.reset();  // destroys the last handle on the operation's own thread
+        }
+        finished.set_value(r ? pkg::error{} : r.error());
+    });
+    {
+        std::lock_guard lock(mutex);
+        handle.emplace(std::move(op));
+    }
+    stored.set_value();
+    auto f = finished.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(f.get().code == errc::interpreter_not_found);
+    std::lock_guard lock(mutex);
+    CHECK_FALSE(handle.has_value());
+}
