@@ -300,7 +300,7 @@ TEST_CASE("install: --no-cache leaves no cache behind", "[install]")
     check_consistent(venv);
 }
 
-TEST_CASE("install: a bad hash fails naming the package and URL; nothing is half-installed",
+TEST_CASE("install: a bad hash fails naming the package and URL and nothing is half-installed",
           "[install]")
 {
     const test_wheels w;
@@ -433,7 +433,7 @@ TEST_CASE("install: lockfile errors come before anything else", "[install]")
     CHECK(dist_infos(venv).empty());
 }
 
-TEST_CASE("install: uninstall by RECORD; an unknown name removes nothing", "[install]")
+TEST_CASE("install: uninstall by RECORD, and an unknown name removes nothing", "[install]")
 {
     const test_wheels w;
     pkg::test::nginx_fixture server(index_tree(links_of(w.all())));
@@ -497,7 +497,7 @@ TEST_CASE("install: --compile-bytecode compiles the installed files only", "[ins
     CHECK(has_pyc);
 }
 
-TEST_CASE("install: measure the no-op (not a test; run with [.noop-timing])", "[.noop-timing]")
+TEST_CASE("install: measure the no-op (not a test: run with the tag noop-timing)", "[.noop-timing]")
 {
     const test_wheels w;
     pkg::test::nginx_fixture server(index_tree(links_of(w.all())));
