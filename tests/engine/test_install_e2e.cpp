@@ -204,6 +204,11 @@ TEST_CASE("install: upgrade, downgrade and reinstall replace the old version", "
     CHECK(again->replaced[0].previous_version == "1.0");
     CHECK(again->replaced[0].source == pkg::package_source::cache);
     check_consistent(venv);
+    // A pin paired with another version's hash (cached!) never installs that other version.
+    const auto mixed = ws.lockfile("mixed.txt", "alpha==1.0 --hash=sha256:" + w.alpha2.sha256 + "\n");
+    auto wrong = pkg::install(ws.options(ws.make_venv("venv-mixed"), index, {mixed}));
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().code == errc::no_compatible_wheel);
 }
 
 TEST_CASE("install: sync removes what the lockfile does not name, keeping pip", "[install]")
