@@ -176,7 +176,7 @@ TEST_CASE("api: async_install reports ordered progress with consistent totals", 
     CHECK(bytes == report.downloaded_bytes);
 }
 
-TEST_CASE("api: cancelling mid-install ends with operation_canceled; the venv stays consistent",
+TEST_CASE("api: cancelling mid-install ends with operation_canceled and the venv stays consistent",
           "[api]")
 {
     const test_wheels w;
@@ -236,7 +236,7 @@ TEST_CASE("api: cancelling mid-install ends with operation_canceled; the venv st
     CHECK(next->unchanged.size() == 1);
 }
 
-TEST_CASE("api: destroying a running operation cancels and joins it; on_done still runs once",
+TEST_CASE("api: destroying a running operation cancels and joins it and on_done still runs once",
           "[api]")
 {
     const test_wheels w;
@@ -416,7 +416,7 @@ TEST_CASE("api: errors are values with a category, a message and context", "[api
     }
 }
 
-TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
+TEST_CASE("api: async list, venv and cache forms", "[api]")
 {
     workspace ws("asyncforms");
     SECTION("async_create_venv then async_list")
@@ -451,6 +451,15 @@ TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
         REQUIRE(*pruned.value);
         CHECK((*pruned.value)->removed.empty());
     }
+    SECTION("--python as a venv directory relative to cwd, without a slash")
+    {
+        const auto venv = ws.make_venv(".venv");
+        auto options = ws.options(venv, "", {});
+        options.python = ".venv";
+        auto listed = pkg::list(options);
+        REQUIRE(listed);
+        CHECK(listed->environment == venv);
+    }
     SECTION("an empty handle")
     {
         pkg::operation none;
@@ -458,4 +467,35 @@ TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
         none.cancel();
         none.wait();
     }
+}
+
+TEST_CASE("api: a handle destroyed from its own on_done detaches instead of deadlocking", "[api]")
+{
+    workspace ws("selfdestroy");
+    pkg::environment_options options;
+    options.python = (ws.dir.path / "nowhere" / "bin" / "python").string();
+    options.getenv = [](std::string_view) { return std::optional<std::string>(); };
+    std::mutex mutex;
+    std::optional<pkg::operation> handle;
+    std::promise<void> stored;
+    std::shared_future<void> is_stored = stored.get_future().share();
+    std::promise<pkg::error> finished;
+    auto op = pkg::async_list(options, [&](pkg::result<pkg::environment_listing> r) {
+        is_stored.wait();
+        {
+            std::lock_guard lock(mutex);
+            handle.reset();  // destroys the last handle on the operation's own thread
+        }
+        finished.set_value(r ? pkg::error{} : r.error());
+    });
+    {
+        std::lock_guard lock(mutex);
+        handle.emplace(std::move(op));
+    }
+    stored.set_value();
+    auto f = finished.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(f.get().code == errc::interpreter_not_found);
+    std::lock_guard lock(mutex);
+    CHECK_FALSE(handle.has_value());
 }
