@@ -373,7 +373,7 @@ TEST_CASE("cache entries round-trip and the parser is strict", "[httpcache]")
     CHECK(o->etag.empty());
 }
 
-TEST_CASE("freshness: max-age against received time and Age; no-cache; no max-age is stale",
+TEST_CASE("freshness: max-age against received time and Age; no-cache, no max-age is stale",
           "[httpcache]")
 {
     using std::chrono::system_clock;
@@ -669,7 +669,7 @@ TEST_CASE("index configuration: flags, lockfiles, PKG_*, PIP_*, pip.conf in that
 // ---------------------------------------------------------------------------------------------
 // Fetching pages.
 
-TEST_CASE("HTML pages from nginx over HTTP and HTTPS; ETag revalidation across runs",
+TEST_CASE("HTML pages from nginx over HTTP and HTTPS, ETag revalidation across runs",
           "[index][client]")
 {
     const std::vector<std::string> files = {"demo-1.0-py3-none-any.whl",
@@ -746,7 +746,7 @@ TEST_CASE("JSON pages: negotiated Content-Type, hashes, one slash between index 
                                       "text/html;q=0.01"));
 }
 
-TEST_CASE("index order: the first index that has the project wins; errors stop the search",
+TEST_CASE("index order: the first index that has the project wins, errors stop the search",
           "[index][client]")
 {
     file_server server;
