@@ -373,7 +373,7 @@ TEST_CASE("cache entries round-trip and the parser is strict", "[httpcache]")
     CHECK(o->etag.empty());
 }
 
-TEST_CASE("freshness: max-age against received time and Age; no-cache, no max-age is stale",
+TEST_CASE("freshness: max-age against received time and Age, no-cache, no max-age is stale",
           "[httpcache]")
 {
     using std::chrono::system_clock;
