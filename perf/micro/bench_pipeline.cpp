@@ -117,15 +117,20 @@ pkg::io::task<int> async_unpack_all(std::shared_ptr<pkg::pipeline::pipeline_cont
             ++failures;
         }
     };
+    // Arguments as named objects, not temporaries converted at the call: GCC 12 mishandles
+    // the lifetime of such temporaries in a coroutine call (a double free here).
+    const pkg::pipeline::wheel_request request;
     if (is_sequential) {
         for (const std::string& w : wheels) {
-            report(co_await pkg::pipeline::async_unpack_local_wheel(ctx, w, {}));
+            const std::filesystem::path path(w);
+            report(co_await pkg::pipeline::async_unpack_local_wheel(ctx, path, request));
         }
         co_return failures;
     }
     std::vector<pkg::io::task<pkg::result<pkg::pipeline::archive_ref>>> jobs;
     for (const std::string& w : wheels) {
-        jobs.push_back(pkg::pipeline::async_unpack_local_wheel(ctx, w, {}));
+        const std::filesystem::path path(w);
+        jobs.push_back(pkg::pipeline::async_unpack_local_wheel(ctx, path, request));
     }
     for (const auto& outcome : co_await pkg::io::async_collect(std::move(jobs), wheels.size())) {
         report(outcome);
@@ -211,6 +216,7 @@ int main(int argc, char** argv)
     tree_size output;
     {
         const stdfs::path probe = base / "probe";
+        stdfs::create_directories(probe); // unzip -d makes one level only
         std::string command;
         for (std::size_t i = 0; i < wheels.size(); ++i) {
             command += "unzip -q -o " + shell_quote(wheels[i]) + " -d " +
@@ -260,6 +266,7 @@ int main(int argc, char** argv)
                     return 1;
                 }
             } else {
+                stdfs::create_directories(fresh); // unzip -d makes one level only
                 std::string command;
                 if (m == 2) {
                     for (std::size_t i = 0; i < wheels.size(); ++i) {

