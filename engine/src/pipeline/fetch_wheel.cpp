@@ -165,6 +165,14 @@ std::optional<archive_ref> lookup_cached(const pipeline_context& ctx, const whee
 {
     if (!expected.empty()) {
         if (auto hit = ctx.cache.lookup_by_hash(expected)) {
+            // A process killed between publishing an archive and writing its pointer leaves an
+            // archive nothing points to, which `cache prune` would delete under later installs:
+            // (re)point it. Best effort: the archive itself is valid either way, and a pointer
+            // that cannot be written now fails the same way on the next fetch that needs it.
+            if (!request.index_url.empty()) {
+                (void)ctx.cache.link_wheel(request.index_url, id.parsed.normalized_name,
+                                           id.filename, expected);
+            }
             return to_ref(std::move(*hit), true);
         }
         return std::nullopt;
