@@ -37,7 +37,7 @@ venv_command::venv_command(CLI::App& app)
                      "(3.11); default: python3 on PATH");
     sub_->add_flag("--clear", clear_, "Replace an existing virtual environment at PATH");
     sub_->add_option("--prompt", prompt_, "Prompt prefix shown while it is active");
-    sub_->add_flag("--seed", seed_, "Install pip into it (not available yet)");
+    sub_->add_flag("--seed", seed_, "Install pip (and setuptools before Python 3.12) into it, from the interpreter's bundled wheels");
 }
 
 bool venv_command::is_selected() const { return sub_->parsed(); }
@@ -62,6 +62,9 @@ int venv_command::run(const std::vector<std::string>& argv) const
                report->is_replaced ? "Replaced" : "Created", report->path.string(),
                report->python_version, report->base_executable.string(),
                shell_word(path_ + "/bin/activate"));
+    for (const auto& line : report->seeded) {
+        fmt::print(stderr, "Seeded {}\n", line);
+    }
     return exit_code::success;
 }
 

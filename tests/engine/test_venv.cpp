@@ -345,15 +345,31 @@ TEST_CASE("venv: occupied targets, --clear, --seed, bad interpreters", "[venv]")
         const auto r = run_process({(env / "bin" / "python").string(), "-c", "import sys; print(sys.prefix)"});
         CHECK(r.out == env.string() + "\n");
     }
-    SECTION("seed is not available yet")
+    SECTION("seed puts the bundled pip in with pkg's installer")
     {
         auto o = options_for(dir / "seeded", python);
         o.seed = true;
         auto report = pkg::create_venv(o);
-        REQUIRE_FALSE(report);
-        CHECK(report.error().code == pkg::errc::unsupported);
-        CHECK_THAT(report.error().message, Catch::Contains("installer"));
-        CHECK_FALSE(fs::exists(dir / "seeded"));
+        REQUIRE(report);
+        REQUIRE_FALSE(report->seeded.empty());
+        CHECK(report->seeded.front().rfind("pip==", 0) == 0);
+        const auto env = dir / "seeded";
+        // pip runs from the environment and sees itself installed by pkg.
+        const auto r = run_process({(env / "bin" / "python").string(), "-m", "pip", "--version"});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find(env.string()) != std::string::npos);
+        bool has_installer = false;
+        for (const auto& entry : fs::directory_iterator(env / "lib")) {
+            for (const auto& site : fs::directory_iterator(entry.path() / "site-packages")) {
+                const auto name = site.path().filename().string();
+                if (name.rfind("pip-", 0) == 0 && name.ends_with(".dist-info")) {
+                    has_installer = read_file(site.path() / "INSTALLER") == "pkg\n";
+                }
+            }
+        }
+        CHECK(has_installer);
+        CHECK_FALSE(has_leftovers(dir));
     }
     SECTION("an interpreter that is not there leaves nothing behind")
     {

@@ -18,6 +18,7 @@
 #include "fs/remove_tree.hpp"
 #include "python/activate_scripts.hpp"
 #include "python/interpreter.hpp"
+#include "session/seed.hpp"
 
 namespace pkg {
 namespace {
@@ -266,13 +267,6 @@ result<venv_report> create_venv(const venv_options& options)
         return fail(errc::venv_target_not_empty, "not a usable place for an environment",
                     target.string(), "name a new directory");
     }
-    if (options.seed) {
-        return fail(errc::unsupported,
-                    "--seed (pip inside the environment) is not available yet: it comes with "
-                    "pkg's installer",
-                    target.string(), "create it without --seed; pkg installs packages itself");
-    }
-
     // Fail early on an occupied target, before spending time on the interpreter.
     auto kind = inspect_target(target, options.clear);
     if (!kind) {
@@ -331,6 +325,21 @@ result<venv_report> create_venv(const venv_options& options)
                                     ? std::vector<std::string>{"pkg", "venv", target.string()}
                                     : options.command);
 
+    // Seeding needs wheels: find them before building anything, so a missing pip wheel costs
+    // nothing.
+    std::optional<fs::path> seed_wheels;
+    if (options.seed) {
+        seed_wheels = session::find_seed_wheels(facts);
+        if (!seed_wheels) {
+            return fail(errc::unsupported,
+                        "--seed: this interpreter bundles no pip wheel for ensurepip, and "
+                        "/usr/share/python-wheels has none",
+                        location->executable.string(),
+                        "create the environment without --seed and install pip from a lockfile "
+                        "with pkg install");
+        }
+    }
+
     if (auto made = make_directories(target.parent_path()); !made) {
         return fail(made.error());
     }
@@ -353,6 +362,19 @@ result<venv_report> create_venv(const venv_options& options)
                                                                  : facts.venv_layout.scripts) /
                     "python";
     report.is_replaced = *replaced;
+    if (seed_wheels) {
+        // The environment must exist before installing into it (launchers name its python).
+        // A failed seed removes the new environment again: no half-made result stays.
+        auto seeded = session::seed_environment(
+            report.python, facts, *seed_wheels,
+            options.interpreter_cache.empty() ? fs::path{} : options.interpreter_cache.parent_path(),
+            options.getenv);
+        if (!seeded) {
+            (void)io::remove_tree(target);
+            return fail(seeded.error());
+        }
+        report.seeded = std::move(*seeded);
+    }
     return report;
 }
 

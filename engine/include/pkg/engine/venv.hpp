@@ -34,7 +34,10 @@ struct venv_options {
     std::optional<std::string> python;
     /// Replace an existing virtual environment at `path` (never a directory that is not one).
     bool clear = false;
-    /// Install pip into the environment. Not available yet: `errc::unsupported`.
+    /// Install pip (and setuptools before Python 3.12, as `python -m venv` does) with pkg's
+    /// installer, from the wheels the interpreter bundles for ensurepip (or Debian's
+    /// /usr/share/python-wheels): offline, no index needed. A failed seed removes the new
+    /// environment. Uses the cache next to `interpreter_cache` (a temporary one when that is empty).
     bool seed = false;
     /// The prompt prefix the activate scripts show; nullopt → the directory's name. When given
     /// it is also recorded in pyvenv.cfg (`prompt = …`), as venv does.
@@ -56,6 +59,7 @@ struct venv_report {
     std::filesystem::path base_executable;  ///< the resolved base interpreter the links point to
     std::filesystem::path python;           ///< `<path>/bin/python`
     bool is_replaced = false;               ///< an existing environment was replaced (clear)
+    std::vector<std::string> seeded;        ///< `name==version` installed by `seed`
 };
 
 /// Creates a virtual environment at `options.path`.
@@ -64,7 +68,8 @@ struct venv_report {
 /// place: onto a missing or empty target directly; with `clear` onto an existing venv by an
 /// atomic exchange (renameat2 RENAME_EXCHANGE) after which the old tree is deleted. On failure
 /// the staging tree is removed and the target is untouched.
-/// Errors: `errc::unsupported` (`seed`), `errc::interpreter_not_found`,
+/// Errors: `errc::unsupported` (`seed` without a pip wheel to use), seed install errors,
+/// `errc::interpreter_not_found`,
 /// `errc::interpreter_query_failed`, `errc::venv_exists` (a venv is there and `clear` is
 /// false), `errc::venv_target_not_empty` (a file, or a non-empty directory without pyvenv.cfg —
 /// never deleted, even with `clear`), `pkg::system_error` for filesystem failures naming the
