@@ -445,7 +445,8 @@ TEST_CASE("cli install: install, no-op, list, freeze, uninstall, json, dry run, 
     index_tree tree;
     tree.add("pip", {{pip_whl.filename().string(), read_text(pip_whl)}});
     tree.add("wheel", {{wheel_whl.filename().string(), read_text(wheel_whl)}});
-    tree.add("tinypkg", {{"tinypkg-1.0-py3-none-any.whl", make_wheel(box.dir.path, "tinypkg", "1.0")}});
+    tree.add("tinypkg", {{"tinypkg-1.0-py3-none-any.whl", make_wheel(box.dir.path, "tinypkg", "1.0")},
+                         {"tinypkg-2.0-py3-none-any.whl", make_wheel(box.dir.path, "tinypkg", "2.0")}});
     const pkg::test::nginx_fixture nginx(tree.all());
     const std::string index = nginx.http_url("/simple/");
 
@@ -547,14 +548,24 @@ TEST_CASE("cli install: install, no-op, list, freeze, uninstall, json, dry run, 
     CHECK(r.err.empty());
     CHECK(in_venv(venv, "import wheel").exit_code == 0);
 
+    // An upgrade shows the old version going and the new one coming.
+    const auto upgrade_lock = box.dir.path / "upgrade.txt";
+    write_text(upgrade_lock, "tinypkg==2.0\n");
+    r = box.pkg({"install", "-r", upgrade_lock.string(), "--python", venv.string(), "-i", index});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("Installed 1 package in ") != std::string::npos);
+    CHECK(r.err.find("\n - tinypkg==1.0\n + tinypkg==2.0\n") != std::string::npos);
+    CHECK(in_venv(venv, "import tinypkg; assert tinypkg.VERSION == '2.0'").exit_code == 0);
+
     // sync to a lockfile without tinypkg removes it (and keeps pip and wheel, seed packages).
     const auto small_lock = box.dir.path / "small.txt";
     write_text(small_lock, "pip==" + pip_version + "\n");
     r = box.pkg({"sync", small_lock.string(), "--python", venv.string(), "-i", index});
     INFO(r.err);
     CHECK(r.exit_code == 0);
-    CHECK(r.err.find(" - tinypkg==1.0\n") != std::string::npos);
-    CHECK(r.err.find("Removed 1 package") != std::string::npos);
+    CHECK(r.err.find(" - tinypkg==2.0\n") != std::string::npos);
+    CHECK(r.err.find("Removed 1 package in ") != std::string::npos);
     CHECK(in_venv(venv, "import tinypkg").exit_code != 0);
     CHECK(in_venv(venv, "import wheel").exit_code == 0);
     check_environment_consistent(venv);
@@ -604,7 +615,8 @@ TEST_CASE("cli install: flags from PKG_* variables", "[cli][install]")
                 {"PKG_PYTHON=" + venv.string(), "PKG_REINSTALL=on", "PKG_LINK_MODE=copy"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK(r.err.find(" + wheel==") != std::string::npos);
+    CHECK(r.err.find("Installed 1 package in ") != std::string::npos);
+    CHECK(r.err.find("\n ~ wheel==" + version_of(wheel_whl) + "\n") != std::string::npos);
     CHECK(links(installed_file()) == 1);
     r = box.pkg({"install", "-r", lock.string(), "-i", index, "--reinstall",
                  "--link-mode", "hardlink"},
