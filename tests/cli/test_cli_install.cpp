@@ -370,6 +370,12 @@ TEST_CASE("cli install: usage errors exit 2 and say what is wrong", "[cli][insta
     CHECK(box.pkg({"uninstall"}).exit_code == 2);
     CHECK(box.pkg({"list", "--format", "xml"}).exit_code == 2);
     CHECK(box.pkg({"freeze", "extra-arg"}).exit_code == 2);
+
+    // A variable is read only by the commands that have its flag.
+    r = box.pkg({"cache", "dir"}, {"PKG_OFFLINE=perhaps", "PKG_CONCURRENT_DOWNLOADS=0",
+                                   "PKG_LINK_MODE=teleport"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == box.cache.string() + "\n");
 }
 
 TEST_CASE("cli install: each command documents its flags and variables", "[cli][install]")
@@ -540,8 +546,13 @@ TEST_CASE("cli install: install, no-op, list, freeze, uninstall, json, dry run, 
                "isinstance(d['timings_ms']['total'], int)");
     CHECK(in_venv(venv, "import wheel").exit_code == 0);
 
-    // -q prints nothing at all on success.
-    CHECK(box.pkg({"uninstall", "wheel", "-q", "--python", venv.string()}).exit_code == 0);
+    // -q prints nothing at all on success; uninstall --json reports what it removed.
+    r = box.pkg({"uninstall", "wheel", "--json", "--python", venv.string()});
+    CHECK(r.exit_code == 0);
+    check_json(box.dir.path, r.out,
+               "d['command'] == 'uninstall' and d['dry_run'] is False and "
+               "[(p['name'], p['version']) for p in d['removed']] == [('wheel', '" + wheel_version +
+                   "')]");
     r = install({"-q"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.empty());
@@ -557,6 +568,12 @@ TEST_CASE("cli install: install, no-op, list, freeze, uninstall, json, dry run, 
     CHECK(r.err.find("Installed 1 package in ") != std::string::npos);
     CHECK(r.err.find("\n - tinypkg==1.0\n + tinypkg==2.0\n") != std::string::npos);
     CHECK(in_venv(venv, "import tinypkg; assert tinypkg.VERSION == '2.0'").exit_code == 0);
+
+    // uninstall --dry-run says what would go and removes nothing.
+    r = box.pkg({"uninstall", "tinypkg", "--dry-run", "--python", venv.string()});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("Would uninstall 1 package\n - tinypkg==2.0\n") != std::string::npos);
+    CHECK(in_venv(venv, "import tinypkg").exit_code == 0);
 
     // sync to a lockfile without tinypkg removes it (and keeps pip and wheel, seed packages).
     const auto small_lock = box.dir.path / "small.txt";
@@ -590,7 +607,9 @@ TEST_CASE("cli install: flags from PKG_* variables", "[cli][install]")
     const auto lock = box.dir.path / "lock.txt";
     write_text(lock, "wheel==" + version_of(wheel_whl) + "\n");
     const auto installed_file = [&] {
-        const auto r = in_venv(venv, "import wheel; print(wheel.__file__)");
+        // -B: this import must not write the .pyc files --compile-bytecode is checked for.
+        const auto r = run_process({(venv / "bin" / "python").string(), "-B", "-c",
+                                    "import wheel; print(wheel.__file__)"});
         REQUIRE(r.exit_code == 0);
         return fs::path(r.out.substr(0, r.out.size() - 1));
     };
@@ -618,11 +637,19 @@ TEST_CASE("cli install: flags from PKG_* variables", "[cli][install]")
     CHECK(r.err.find("Installed 1 package in ") != std::string::npos);
     CHECK(r.err.find("\n ~ wheel==" + version_of(wheel_whl) + "\n") != std::string::npos);
     CHECK(links(installed_file()) == 1);
+    // PKG_COMPILE_BYTECODE=yes leaves .pyc files; PKG_CONCURRENT_DOWNLOADS=2 is a valid count.
     r = box.pkg({"install", "-r", lock.string(), "-i", index, "--reinstall",
                  "--link-mode", "hardlink"},
-                {"PKG_PYTHON=" + venv.string()});
+                {"PKG_PYTHON=" + venv.string(), "PKG_COMPILE_BYTECODE=yes",
+                 "PKG_CONCURRENT_DOWNLOADS=2"});
+    INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(links(installed_file()) > 1);
+    bool has_pyc = false;
+    for (const auto& entry : fs::directory_iterator(installed_file().parent_path() / "__pycache__")) {
+        has_pyc = has_pyc || entry.path().extension() == ".pyc";
+    }
+    CHECK(has_pyc);
 
     // With the index gone, PKG_OFFLINE=1 works from the cache alone (PKG_REINSTALL=0 is off).
     nginx.reset();
