@@ -134,6 +134,7 @@ struct index_link {
     wheel_file wheel;
     std::string url;        ///< empty: `../../files/<filename>` on the same server
     bool has_hash = true;
+    std::optional<std::string> yanked;  ///< PEP 592 `data-yanked` with this reason
 };
 
 /// The nginx document tree of a PEP 503 index: `simple/<name>/index.html` linking
@@ -147,7 +148,9 @@ inline std::vector<std::pair<std::string, std::string>> index_tree(
         const std::string href =
             (l.url.empty() ? "../../files/" + l.wheel.filename : l.url) +
             (l.has_hash ? "#sha256=" + l.wheel.sha256 : std::string());
-        pages[l.wheel.project] += "<a href=\"" + href + "\">" + l.wheel.filename + "</a>\n";
+        const std::string yank = l.yanked ? " data-yanked=\"" + *l.yanked + "\"" : std::string();
+        pages[l.wheel.project] +=
+            "<a href=\"" + href + "\"" + yank + ">" + l.wheel.filename + "</a>\n";
         if (l.url.empty()) {
             out.emplace_back("files/" + l.wheel.filename, l.wheel.bytes);
         }
@@ -163,7 +166,7 @@ inline std::vector<index_link> links_of(const std::vector<wheel_file>& wheels)
 {
     std::vector<index_link> out;
     for (const auto& w : wheels) {
-        out.push_back(index_link{w, {}, true});
+        out.push_back(index_link{w, {}, true, std::nullopt});
     }
     return out;
 }

@@ -184,8 +184,8 @@ TEST_CASE("api: cancelling mid-install ends with operation_canceled; the venv st
     const auto gamma = make_wheel("gamma", "1.0");
     // gamma's wheel lives on a server that never answers: its download hangs until cancelled.
     pkg::test::nginx_fixture server(
-        index_tree({index_link{w.alpha1, {}, true}, index_link{w.beta1, {}, true},
-                    index_link{gamma, stalling.url("/stall"), false}}));
+        index_tree({index_link{w.alpha1, {}, true, std::nullopt}, index_link{w.beta1, {}, true, std::nullopt},
+                    index_link{gamma, stalling.url("/stall"), false, std::nullopt}}));
     workspace ws("cancel");
     const auto venv = ws.make_venv();
     auto options = ws.options(
@@ -242,7 +242,7 @@ TEST_CASE("api: destroying a running operation cancels and joins it; on_done sti
     const test_wheels w;
     fault_server stalling;
     const auto gamma = make_wheel("gamma", "1.0");
-    pkg::test::nginx_fixture server(index_tree({index_link{gamma, stalling.url("/stall"), false}}));
+    pkg::test::nginx_fixture server(index_tree({index_link{gamma, stalling.url("/stall"), false, std::nullopt}}));
     workspace ws("destroy");
     const auto venv = ws.make_venv();
     auto options = ws.options(venv, server.http_url("/simple/"),
@@ -458,4 +458,35 @@ TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
         none.cancel();
         none.wait();
     }
+}
+
+TEST_CASE("api: a handle destroyed from its own on_done detaches instead of deadlocking", "[api]")
+{
+    workspace ws("selfdestroy");
+    pkg::environment_options options;
+    options.python = (ws.dir.path / "nowhere" / "bin" / "python").string();
+    options.getenv = [](std::string_view) { return std::optional<std::string>(); };
+    std::mutex mutex;
+    std::optional<pkg::operation> handle;
+    std::promise<void> stored;
+    std::shared_future<void> is_stored = stored.get_future().share();
+    std::promise<pkg::error> finished;
+    auto op = pkg::async_list(options, [&](pkg::result<pkg::environment_listing> r) {
+        is_stored.wait();
+        {
+            std::lock_guard lock(mutex);
+            handle.reset();  // destroys the last handle on the operation's own thread
+        }
+        finished.set_value(r ? pkg::error{} : r.error());
+    });
+    {
+        std::lock_guard lock(mutex);
+        handle.emplace(std::move(op));
+    }
+    stored.set_value();
+    auto f = finished.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(f.get().code == errc::interpreter_not_found);
+    std::lock_guard lock(mutex);
+    CHECK_FALSE(handle.has_value());
 }

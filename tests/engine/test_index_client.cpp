@@ -145,6 +145,23 @@ public:
     /// Request log lines ("<path> inm=<..> ims=<..>") for /files/<path>.
     std::vector<std::string> requests(const std::string& path) const
     {
+        std::vector<std::string> out = raw_requests(path);
+        for (auto& line : out) {
+            line.erase(line.rfind(" accept="));
+        }
+        return out;
+    }
+    /// The Accept header of each request for /files/<path>.
+    std::vector<std::string> accepts(const std::string& path) const
+    {
+        std::vector<std::string> out = raw_requests(path);
+        for (auto& line : out) {
+            line.erase(0, line.rfind(" accept=") + 8);
+        }
+        return out;
+    }
+    std::vector<std::string> raw_requests(const std::string& path) const
+    {
         std::vector<std::string> out;
         const stdfs::path log = root_ / "requests.log";
         if (!stdfs::exists(log)) {
@@ -501,7 +518,7 @@ TEST_CASE("index configuration: flags, lockfiles, PKG_*, PIP_*, pip.conf in that
         write_text(home / ".pip" / "pip.conf",
                    "[global]\nextra-index-url = https://legacy-user.test/simple/\n");
         write_text(dir.path / "mine.conf", "[global]\nindex-url = https://mine.test/simple/\n");
-        env.vars["PIP_CONFIG_FILE"] = (dir.path / "mine.conf").string();
+        env.vars["PIP_CONFIG_FILE"] = "mine.conf";  // relative: against cwd
         auto r = resolve();
         REQUIRE(r);
         CHECK(r->index_urls == std::vector<std::string>{"https://mine.test/simple/",
@@ -714,9 +731,19 @@ TEST_CASE("JSON pages: negotiated Content-Type, hashes, one slash between index 
     CHECK(server.requests("idx/demo/").size() == 1);
     // The page was asked for at .../idx/demo/ exactly, and the Accept header prefers JSON.
     CHECK(server.total_requests() == 1);
-    CHECK(std::string(pkg::index::project_page_accept_header()) ==
-          "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-          "text/html;q=0.01");
+    // A query on the index URL (a token some private indexes use) stays at the end.
+    auto with_query = env.client(indexes({server.url("idx/?token=abc")}));
+    auto page = env.run(with_query->async_project_page("demo"));
+    REQUIRE(page);
+    CHECK(page->second->url == server.url("idx/demo/?token=abc"));
+    CHECK(server.requests("idx/demo/").size() == 2);
+    auto bad = env.run(with_query->async_project_page("not a name"));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == pkg::errc::invalid_name);
+    CHECK(server.accepts("idx/demo/") ==
+          std::vector<std::string>(2, "application/vnd.pypi.simple.v1+json, "
+                                      "application/vnd.pypi.simple.v1+html;q=0.2, "
+                                      "text/html;q=0.01"));
 }
 
 TEST_CASE("index order: the first index that has the project wins; errors stop the search",
@@ -964,6 +991,9 @@ TEST_CASE("HTTP cache through the client: fresh, stale, refresh, offline, no-sto
         CHECK(miss.error().code == pkg::errc::offline_miss);
         CHECK_THAT(miss.error().message,
                    Catch::Contains("'other-project'") && Catch::Contains(index));
+        CHECK_THAT(miss.error().message,
+                   Catch::StartsWith("project 'other-project' from index " + index +
+                                     ": not in the cache"));
         CHECK_THAT(miss.error().hint, Catch::Contains("--offline"));
         CHECK(server.requests("idx/other-project/").empty());
     }
@@ -1006,6 +1036,23 @@ TEST_CASE("HTTP cache through the client: fresh, stale, refresh, offline, no-sto
         REQUIRE_FALSE(page);
         CHECK(page.error().code == pkg::errc::offline_miss);
         CHECK_FALSE(stdfs::exists(file));
+    }
+
+    SECTION("an entry that cannot be written is a warning, not an error")
+    {
+        server.put("idx/demo/", body, {html_type, "Cache-Control: max-age=600"});
+        // A file where the index's directory should be: nothing can be stored under it.
+        const stdfs::path key_dir = entry_file(*env.cache, index, "demo").parent_path();
+        write_text(key_dir, "in the way");
+        auto [page, s] = fetch();
+        REQUIRE(page);
+        CHECK(s == counts{{"fetched", 1}, {"revalidated", 0}, {"cached", 0}});
+        const auto& w = page->second->warnings;
+        REQUIRE(w.size() == 1);
+        CHECK_THAT(w[0], Catch::Contains(key_dir.string()) && Catch::Contains("not cached"));
+        auto [again, s2] = fetch();
+        REQUIRE(again);
+        CHECK(s2 == counts{{"fetched", 1}, {"revalidated", 0}, {"cached", 0}});
     }
 
     SECTION("credentials in the index URL never reach the entry; links keep them")
@@ -1064,6 +1111,9 @@ TEST_CASE("find-links: local directories and HTML pages, before the indexes", "[
         write_text(wheels / name, "not really a wheel");
     }
     stdfs::create_directories(wheels / "sub-1.0-py3-none-any.whl");  // a directory: skipped
+    stdfs::create_symlink(work.path / "nowhere.whl", wheels / "zz-1.0-py3-none-any.whl");  // dangling
+    stdfs::create_symlink(wheels / "demo-1.0-py3-none-any.whl",
+                          wheels / "linked-1.0-py3-none-any.whl");  // a link to a file: listed
     client_env env(work.path / "cache");
 
     SECTION("the listing and its synthetic pages")
@@ -1072,7 +1122,8 @@ TEST_CASE("find-links: local directories and HTML pages, before the indexes", "[
         REQUIRE(listing);
         CHECK(listing->filenames ==
               std::vector<std::string>{"Other_Project-3.0-py3-none-any.whl",
-                                       "demo-1.0-cp27-none-any.whl", "demo-1.0-py3-none-any.whl"});
+                                       "demo-1.0-cp27-none-any.whl", "demo-1.0-py3-none-any.whl",
+                                       "linked-1.0-py3-none-any.whl"});
         auto page = pkg::index::local_project_page(*listing, "other-project");
         REQUIRE(page.files.size() == 1);
         CHECK(page.files[0].url == (wheels / "Other_Project-3.0-py3-none-any.whl").string());

@@ -11,6 +11,7 @@
 #include <pkg/engine/errc.hpp>
 #include <pkg/engine/install.hpp>
 
+#include "fs/file_lock.hpp"
 #include "install_fixture.hpp"
 
 using namespace pkg::test::install_fixture;
@@ -27,11 +28,22 @@ std::string all_pins(const test_wheels& w, bool with_hash)
     return text;
 }
 
+// Imports every package. setuptools goes first: on Debian, importing pip before setuptools
+// trips setuptools' distutils hack (the same happens in a `python3 -m venv` environment that
+// ensurepip seeded from these wheels, so it is not about how they were installed).
 std::string import_all(const test_wheels& w)
 {
-    std::string code = "import alpha, beta";
+    std::string code = "import ";
     for (const auto& d : w.debian) {
-        code += ", " + std::string(d.project == "setuptools" ? "setuptools" : d.project);
+        if (d.project == "setuptools") {
+            code += "setuptools, ";
+        }
+    }
+    code += "alpha, beta";
+    for (const auto& d : w.debian) {
+        if (d.project != "setuptools") {
+            code += ", " + d.project;
+        }
     }
     return code + "; print(alpha.VERSION, beta.VERSION)";
 }
@@ -255,7 +267,16 @@ TEST_CASE("install: a dry run reports the plan and changes nothing", "[install]"
     CHECK(dry->replaced[0].previous_version == "1.0");
     CHECK(dry->network_requests == 0);
     CHECK(dist_infos(venv) == before);
-    CHECK_FALSE(pkg::test::path_exists(venv / ".pkg.lock"));
+
+    // A dry run takes no environment lock: it works while another process holds it.
+    auto held = pkg::io::file_lock::try_lock(venv / ".pkg.lock", pkg::io::lock_kind::exclusive,
+                                             "test holder");
+    REQUIRE(held);
+    REQUIRE(*held);
+    options.lock_timeout = std::chrono::milliseconds(0);
+    auto while_locked = pkg::install(options);
+    REQUIRE(while_locked);
+    CHECK(while_locked->replaced.size() == 1);
 }
 
 TEST_CASE("install: --no-cache leaves no cache behind", "[install]")
@@ -326,6 +347,55 @@ TEST_CASE("install: the index serving other bytes than its own hash says is a ha
           std::string::npos);
     CHECK_FALSE(dist_infos(venv).contains("beta"));
     check_consistent(venv);
+}
+
+TEST_CASE("install: find-links wheels are local, yanked files warn, offline misses fail",
+          "[install]")
+{
+    const test_wheels w;
+    workspace ws("sources");
+    const auto venv = ws.make_venv();
+    SECTION("a find-links directory without an index")
+    {
+        const auto wheels = ws.dir.path / "wheelhouse";
+        std::filesystem::create_directories(wheels);
+        pkg::test::write_text(wheels / w.alpha1.filename, w.alpha1.bytes);
+        auto options = ws.options(venv, "", {ws.lockfile("lock.txt", pin_line(w.alpha1))});
+        options.index.index_url.reset();
+        options.index.no_index = true;
+        options.index.find_links = {wheels.string()};
+        auto r = pkg::install(options);
+        REQUIRE(r);
+        REQUIRE(r->installed.size() == 1);
+        CHECK(r->installed[0].source == pkg::package_source::local);
+        CHECK(r->network_requests == 0);
+        CHECK(run_python(venv, "import alpha; print(alpha.VERSION)").out == "1.0\n");
+    }
+    SECTION("a yanked file is installed for its exact pin, with a warning")
+    {
+        pkg::test::nginx_fixture server(
+            index_tree({index_link{w.beta1, {}, true, std::string("broken build")}}));
+        auto r = pkg::install(ws.options(venv, server.http_url("/simple/"),
+                                         {ws.lockfile("lock.txt", pin_line(w.beta1))}));
+        REQUIRE(r);
+        CHECK(r->installed.size() == 1);
+        bool warned = false;
+        for (const auto& text : r->warnings) {
+            warned = warned || (text.find("beta") != std::string::npos &&
+                                text.find("broken build") != std::string::npos);
+        }
+        CHECK(warned);
+    }
+    SECTION("offline with an empty cache")
+    {
+        auto options = ws.options(venv, "http://127.0.0.1:9/simple/",
+                                  {ws.lockfile("lock.txt", pin_line(w.alpha1))});
+        options.offline = true;
+        auto r = pkg::install(options);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::offline_miss);
+        CHECK(dist_infos(venv).empty());
+    }
 }
 
 TEST_CASE("install: lockfile errors come before anything else", "[install]")

@@ -29,7 +29,8 @@
 //                      when If-None-Match equals its ETag or If-Modified-Since its Last-Modified;
 //                      404 when the file is missing. Files are read per request, so tests may
 //                      change them between requests. Every /files/ request is appended to
-//                      ROOT/requests.log as "<path> inm=<If-None-Match> ims=<If-Modified-Since>".
+//                      ROOT/requests.log as
+//                      "<path> inm=<If-None-Match> ims=<If-Modified-Since> accept=<Accept>".
 //   anything else      404
 // Proxy: `CONNECT host:port` tunnels; absolute-form `GET http://…/p` serves /p here with
 // `X-Proxied: yes`.
@@ -232,7 +233,8 @@ bool serve_file(const request& req, Simple& simple)
         std::lock_guard lock(counters_mutex);
         std::ofstream log(files_root + "/requests.log", std::ios::app);
         log << req.path << " inm=" << req.header("If-None-Match")
-            << " ims=" << req.header("If-Modified-Since") << "\n";
+            << " ims=" << req.header("If-Modified-Since") << " accept=" << req.header("Accept")
+            << "\n";
     }
     const auto body = slurp(file);
     if (!body) {

@@ -26,8 +26,12 @@ result<local_wheel_directory> list_wheel_directory(const std::filesystem::path& 
     std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
     local_wheel_directory out;
     out.dir = dir;
-    errno = 0;
-    while (const dirent* entry = ::readdir(d)) {
+    for (;;) {
+        errno = 0;  // readdir reports errors only through errno; fstatat below may set it too
+        const dirent* entry = ::readdir(d);
+        if (entry == nullptr) {
+            break;
+        }
         const std::string_view name(entry->d_name);
         if (name.size() <= 4 || !name.ends_with(".whl")) {
             continue;

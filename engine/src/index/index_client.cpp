@@ -30,16 +30,21 @@ constexpr std::string_view entry_extension = ".http";
 /// letter or digit, so this name cannot collide with a project's entry.
 constexpr std::string_view find_links_entry_name = "_find-links.http";
 
-/// `<index>/<name>/` with exactly one slash between.
+/// `<index>/<name>/` with exactly one slash between (a query on the index URL, as some private
+/// indexes use for tokens, stays at the end).
 std::string page_url_for(std::string_view index_url, std::string_view name)
 {
-    std::string out(index_url);
+    const std::size_t query = index_url.find('?');
+    std::string out(index_url.substr(0, query));
     while (!out.empty() && out.back() == '/') {
         out.pop_back();
     }
     out += '/';
     out += name;
     out += '/';
+    if (query != std::string_view::npos) {
+        out += index_url.substr(query);
+    }
     return out;
 }
 
@@ -236,8 +241,11 @@ index_client::async_project_page(std::string normalized_name)
         auto r = co_await impl_->pages.async_get_or_run(index_url + '\n' + name, producer);
         if (!r) {
             error e = r.error();
-            e.message = "project '" + name + "' from index " + io::redact_url(index_url) + ": " +
-                        e.message;
+            if (e.code.category() == io::http_category()) {
+                // HTTP errors name the page URL in `where`; say which project and index it was.
+                e.message = "project '" + name + "' from index " + io::redact_url(index_url) +
+                            ": " + e.message;
+            }
             if (e.hint.empty() && i + 1 < indexes.size()) {
                 e.hint = "later indexes are not asked after an error other than 404/410: a "
                          "project must come from the first index that has it (no dependency "

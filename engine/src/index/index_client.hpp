@@ -118,8 +118,11 @@ public:
     /// next index; any other error stops (no silent fall-through to a later index on a 500 or a
     /// TLS error — that is how dependency confusion happens). Fetched once per (index, project)
     /// per client however many callers ask at once (OnceMap).
+    /// `normalized_name` may be any valid spelling (it is normalized here). The returned string
+    /// is the index URL as configured.
     /// Errors: `errc::project_not_found` listing the indexes asked; HTTP errors naming the URL
-    /// (credentials redacted); `errc::invalid_index_page`; `errc::offline_miss`.
+    /// (credentials redacted); `errc::invalid_index_page` (the entry is then dropped from the
+    /// cache); `errc::offline_miss` naming the project and index; `errc::invalid_name`.
     [[nodiscard]] io::task<result<std::pair<std::string, std::shared_ptr<const project_page>>>>
     async_project_page(std::string normalized_name);
 

@@ -159,10 +159,13 @@ const sourced* pip_value(const pip_values& values, std::string_view key)
 /// file PIP_CONFIG_FILE names, which also suppresses the user files when it exists).
 std::vector<stdfs::path>
 pip_config_files(const std::function<std::optional<std::string>(std::string_view)>& env,
-                 const stdfs::path& etc_dir)
+                 const stdfs::path& etc_dir, const stdfs::path& cwd)
 {
     std::vector<stdfs::path> files;
-    const auto config_file = env("PIP_CONFIG_FILE");
+    auto config_file = env("PIP_CONFIG_FILE");
+    if (config_file && stdfs::path(*config_file).is_relative()) {
+        config_file = (cwd / *config_file).string();
+    }
     if (config_file && *config_file == "/dev/null") {
         return files;  // pip's documented way to load no configuration files at all
     }
@@ -294,7 +297,7 @@ resolve_index_config(const pkg::index_options& flags,
     const stdfs::path base = cwd.empty() ? stdfs::current_path() : cwd;
 
     pip_values pip;
-    for (const auto& file : pip_config_files(env, etc_dir)) {
+    for (const auto& file : pip_config_files(env, etc_dir, base)) {
         if (auto ok = load_pip_file(file, pip); !ok) {
             return fail(ok.error());
         }

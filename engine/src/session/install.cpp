@@ -114,12 +114,17 @@ public:
     }
     void set_total(std::size_t packages) { event_.packages_total = packages; }
     void add_bytes_total(std::uint64_t bytes) { event_.bytes_total += bytes; }
-    void add_bytes_done(std::uint64_t bytes, bool was_size_known)
+    void remove_bytes_total(std::uint64_t bytes)
     {
+        event_.bytes_total -= std::min(bytes, event_.bytes_total);
+    }
+    /// A download of `bytes` finished; `declared` is the size added to the total beforehand
+    /// (0 when unknown): the total is corrected to the real size, so done <= total holds.
+    void add_bytes_done(std::uint64_t bytes, std::uint64_t declared)
+    {
+        remove_bytes_total(declared);
+        event_.bytes_total += bytes;
         event_.bytes_done += bytes;
-        if (!was_size_known) {
-            event_.bytes_total += bytes;
-        }
     }
 
 private:
@@ -374,31 +379,26 @@ io::task<result<fetched>> async_fetch_one(run_state* st, install_job* job)
             st->progress.package(phase::fetching, p.name, "local");
         }
     } else {
-        if (st->options.offline) {
-            // Offline: only what the cache already holds, found the way the pipeline would.
-            const cache::cache& c = st->wheel_cache;
-            auto lookup = [&c, &request, &p]() -> std::optional<cache::archive_entry> {
-                for (const auto* sha : {&request.pinned_sha256, &request.index_sha256}) {
-                    if (!sha->empty()) {
-                        if (auto hit = c.lookup_by_hash(*sha)) {
-                            return hit;
-                        }
+        // The cache first, found the way the pipeline would (by hash, else by the index's
+        // pointer), so that "downloading" is announced only for real downloads and offline
+        // runs can tell a miss.
+        const cache::cache& c = st->wheel_cache;
+        auto lookup = [&c, &request, &p]() -> std::optional<cache::archive_entry> {
+            for (const auto* sha : {&request.pinned_sha256, &request.index_sha256}) {
+                if (!sha->empty()) {
+                    if (auto hit = c.lookup_by_hash(*sha)) {
+                        return hit;
                     }
                 }
-                if (request.pinned_sha256.empty() && request.index_sha256.empty() &&
-                    !request.index_url.empty()) {
-                    return c.lookup_wheel(request.index_url, p.name, request.filename);
-                }
-                return std::nullopt;
-            };
-            auto hit = co_await io::async_on_cpu(st->cpu, std::move(lookup));
-            if (!hit) {
-                co_return fail(errc::offline_miss,
-                               fmt::format("{}: {} is not in the cache, and --offline forbids "
-                                           "downloading it",
-                                           p.to_string(), request.filename),
-                               out.url, "run once without --offline to fill the cache");
             }
+            if (request.pinned_sha256.empty() && request.index_sha256.empty() &&
+                !request.index_url.empty()) {
+                return c.lookup_wheel(request.index_url, p.name, request.filename);
+            }
+            return std::nullopt;
+        };
+        auto hit = co_await io::async_on_cpu(st->cpu, std::move(lookup));
+        if (hit) {
             out.archive.sha256 = hit->manifest.sha256;
             out.archive.dir = hit->dir;
             out.archive.manifest =
@@ -406,22 +406,34 @@ io::task<result<fetched>> async_fetch_one(run_state* st, install_job* job)
             out.archive.is_from_cache = true;
             out.source = package_source::cache;
             st->progress.package(phase::fetching, p.name, "cached");
-            co_return out;
-        }
-        if (is_size_known) {
-            st->progress.add_bytes_total(*file.size_bytes);
-        }
-        st->progress.package(phase::fetching, p.name, "downloading");
-        archive = co_await pipeline::async_fetch_wheel(st->ctx, std::move(request));
-        if (archive) {
-            out.source = archive->is_from_cache ? package_source::cache : package_source::network;
-            if (archive->is_from_cache) {
-                st->progress.package(phase::fetching, p.name, "cached");
-            } else {
+            archive = out.archive;
+        } else if (st->options.offline) {
+            co_return fail(errc::offline_miss,
+                           fmt::format("{}: {} is not in the cache, and --offline forbids "
+                                       "downloading it",
+                                       p.to_string(), request.filename),
+                           out.url, "run once without --offline to fill the cache");
+        } else {
+            if (is_size_known) {
+                st->progress.add_bytes_total(*file.size_bytes);
+            }
+            st->progress.package(phase::fetching, p.name, "downloading");
+            archive = co_await pipeline::async_fetch_wheel(st->ctx, std::move(request));
+            if (archive) {
                 const auto bytes = archive->manifest->wheel_size_bytes;
-                st->downloaded_bytes += bytes;
-                st->progress.add_bytes_done(bytes, is_size_known);
-                st->progress.package(phase::fetching, p.name, "downloaded");
+                if (archive->is_from_cache) {
+                    // Another process published it meanwhile: nothing was downloaded.
+                    out.source = package_source::cache;
+                    if (is_size_known) {
+                        st->progress.remove_bytes_total(*file.size_bytes);
+                    }
+                    st->progress.package(phase::fetching, p.name, "cached");
+                } else {
+                    out.source = package_source::network;
+                    st->downloaded_bytes += bytes;
+                    st->progress.add_bytes_done(bytes, file.size_bytes.value_or(0));
+                    st->progress.package(phase::fetching, p.name, "downloaded");
+                }
             }
         }
     }

@@ -212,7 +212,9 @@ result<plan> make_plan(const std::vector<pin>& pins,
         out.installs.push_back(std::move(change));
     }
     if (options.sync) {
-        for (const auto& [name, dists] : by_name) {
+        for (const auto& entry : by_name) {
+            const std::string& name = entry.first;
+            const auto& dists = entry.second;
             const bool is_pinned = std::any_of(pins.begin(), pins.end(),
                                                [&](const pin& p) { return p.name == name; });
             if (is_pinned || (!options.remove_seed_packages && is_seed_package(name))) {

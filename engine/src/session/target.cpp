@@ -71,14 +71,8 @@ result<target> find_target(const std::optional<std::string>& python,
                     "create one with `pkg venv` and activate it, or pass --python <venv>");
     }
     target out;
-    out.scheme.prefix = facts.prefix;
-    out.scheme.purelib = facts.scheme.purelib;
-    out.scheme.platlib = facts.scheme.platlib;
-    out.scheme.scripts = facts.scheme.scripts;
-    out.scheme.data = facts.scheme.data;
-    out.scheme.include = facts.scheme.include;
     // Scripts must run inside the environment: its own bin/python, not the base interpreter.
-    out.scheme.python = location->executable;
+    out.scheme = installer::make_target_scheme(facts, location->executable);
     out.site_dirs.push_back(facts.scheme.purelib);
     if (!same_path(facts.scheme.platlib, facts.scheme.purelib)) {
         out.site_dirs.push_back(facts.scheme.platlib);

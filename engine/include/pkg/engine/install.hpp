@@ -236,18 +236,32 @@ struct environment_listing {
 };
 
 /// Installs the lockfiles' pins into the environment (`pkg install -r`, or with `sync` set,
-/// `pkg sync`). Holds the cache lock shared and the environment lock exclusive while it runs.
+/// `pkg sync`). The target must be a virtual environment. Order: lockfiles are parsed and
+/// checked (every requirement an exact pin; hashes on all or none), the interpreter is found
+/// and queried (its facts cached in the cache's interpreter bucket), markers are evaluated, the
+/// environment lock `<prefix>/.pkg.lock` is taken exclusively (not for `dry_run`; waits up to
+/// `lock_timeout`, announcing "waiting"), site-packages is scanned and the plan made. With
+/// nothing to change it returns there: no network, no cache lock. Otherwise it holds the cache
+/// lock shared while it removes (`sync`), fetches and installs; a package whose lockfile hash
+/// names an archive already in the cache needs no network at all (not even the index page).
 /// Errors: lockfile errors (`errc::invalid_requirements_file`, `requirement_not_pinned`,
-/// `missing_hash`), discovery (`interpreter_not_found`, `not_an_environment`), index
-/// (`no_index_configured`, `project_not_found`, `no_compatible_wheel`, `offline_miss`, HTTP
-/// errors), wheel validation (`hash_mismatch`, `invalid_zip`, …), installation
-/// (`file_collision`, `environment_locked`), `operation_canceled`. Packages finished before an
-/// error stay installed (each is complete); none is half-installed.
-/// Thread-safety: safe to call concurrently from several threads.
+/// `missing_hash`), discovery (`interpreter_not_found`, `not_an_environment` for an interpreter
+/// outside a virtual environment), index (`no_index_configured`, `project_not_found`,
+/// `no_compatible_wheel`, `offline_miss`, HTTP errors), wheel validation (`hash_mismatch`,
+/// `invalid_zip`, …), installation (`file_collision`, `environment_locked`, `unsupported` for an
+/// `.egg-info` that would have to be replaced), `std::errc::invalid_argument` (a bad
+/// `PKG_LINK_MODE` or `PKG_LOCK_TIMEOUT`; symlink mode with `no_cache`), `operation_canceled`.
+/// The first failure stops the rest: fetches in flight are cancelled, installs in flight
+/// finish. Packages finished before an error stay installed (each is complete); none is
+/// half-installed.
+/// Thread-safety: safe to call concurrently from several threads (for one environment the calls
+/// serialize on its lock).
 [[nodiscard]] result<install_report> install(const install_options& options);
 
-/// Removes installed packages by their RECORD (`pkg uninstall`). Errors: `errc::not_installed`
-/// (nothing is removed then), `invalid_record`, discovery and lock errors.
+/// Removes installed packages by their RECORD (`pkg uninstall`), in parallel, holding the
+/// environment lock (not for `dry_run`). Errors: `errc::invalid_name`; `errc::not_installed`
+/// naming every name that is not installed (nothing is removed then); `errc::unsupported` for an
+/// `.egg-info`; `invalid_record`; discovery and lock errors.
 /// Thread-safety: as `install`.
 [[nodiscard]] result<uninstall_report> uninstall(const uninstall_options& options);
 
