@@ -176,7 +176,7 @@ TEST_CASE("api: async_install reports ordered progress with consistent totals", 
     CHECK(bytes == report.downloaded_bytes);
 }
 
-TEST_CASE("api: cancelling mid-install ends with operation_canceled; the venv stays consistent",
+TEST_CASE("api: cancelling mid-install ends with operation_canceled and the venv stays consistent",
           "[api]")
 {
     const test_wheels w;
@@ -236,7 +236,7 @@ TEST_CASE("api: cancelling mid-install ends with operation_canceled; the venv st
     CHECK(next->unchanged.size() == 1);
 }
 
-TEST_CASE("api: destroying a running operation cancels and joins it; on_done still runs once",
+TEST_CASE("api: destroying a running operation cancels and joins it and on_done still runs once",
           "[api]")
 {
     const test_wheels w;
@@ -416,7 +416,7 @@ TEST_CASE("api: errors are values with a category, a message and context", "[api
     }
 }
 
-TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
+TEST_CASE("api: async list, venv and cache forms", "[api]")
 {
     workspace ws("asyncforms");
     SECTION("async_create_venv then async_list")
@@ -450,6 +450,15 @@ TEST_CASE("api: async list, venv and cache forms; cancel before start", "[api]")
         op2.wait();
         REQUIRE(*pruned.value);
         CHECK((*pruned.value)->removed.empty());
+    }
+    SECTION("--python as a venv directory relative to cwd, without a slash")
+    {
+        const auto venv = ws.make_venv(".venv");
+        auto options = ws.options(venv, "", {});
+        options.python = ".venv";
+        auto listed = pkg::list(options);
+        REQUIRE(listed);
+        CHECK(listed->environment == venv);
     }
     SECTION("an empty handle")
     {

@@ -204,6 +204,11 @@ TEST_CASE("install: upgrade, downgrade and reinstall replace the old version", "
     CHECK(again->replaced[0].previous_version == "1.0");
     CHECK(again->replaced[0].source == pkg::package_source::cache);
     check_consistent(venv);
+    // A pin paired with another version's hash (cached!) never installs that other version.
+    const auto mixed = ws.lockfile("mixed.txt", "alpha==1.0 --hash=sha256:" + w.alpha2.sha256 + "\n");
+    auto wrong = pkg::install(ws.options(ws.make_venv("venv-mixed"), index, {mixed}));
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error().code == errc::no_compatible_wheel);
 }
 
 TEST_CASE("install: sync removes what the lockfile does not name, keeping pip", "[install]")
@@ -300,7 +305,7 @@ TEST_CASE("install: --no-cache leaves no cache behind", "[install]")
     check_consistent(venv);
 }
 
-TEST_CASE("install: a bad hash fails naming the package and URL; nothing is half-installed",
+TEST_CASE("install: a bad hash fails naming the package and URL and nothing is half-installed",
           "[install]")
 {
     const test_wheels w;
@@ -433,7 +438,7 @@ TEST_CASE("install: lockfile errors come before anything else", "[install]")
     CHECK(dist_infos(venv).empty());
 }
 
-TEST_CASE("install: uninstall by RECORD; an unknown name removes nothing", "[install]")
+TEST_CASE("install: uninstall by RECORD, and an unknown name removes nothing", "[install]")
 {
     const test_wheels w;
     pkg::test::nginx_fixture server(index_tree(links_of(w.all())));
@@ -497,7 +502,7 @@ TEST_CASE("install: --compile-bytecode compiles the installed files only", "[ins
     CHECK(has_pyc);
 }
 
-TEST_CASE("install: measure the no-op (not a test; run with [.noop-timing])", "[.noop-timing]")
+TEST_CASE("install: measure the no-op (not a test: run with the tag noop-timing)", "[.noop-timing]")
 {
     const test_wheels w;
     pkg::test::nginx_fixture server(index_tree(links_of(w.all())));

@@ -26,8 +26,6 @@
 #include <limits>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
-#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -302,7 +300,13 @@ std::optional<cache::archive_entry> find_warm(const cache::cache& c, const pin& 
             continue;
         }
         auto name = wheel::wheel_filename::parse(entry->manifest.wheel_filename);
-        if (!name || name->normalized_name != p.name) {
+        // The hash must be the pin's own wheel: a lockfile pairing a pin with another version's
+        // hash goes to the index (whose selection then reports the mismatch).
+        const bool is_pinned_version =
+            p.version.has_local()
+                ? name && name->version == p.version
+                : name && compare_public(name->version, p.version) == std::strong_ordering::equal;
+        if (!name || name->normalized_name != p.name || !is_pinned_version) {
             continue;
         }
         auto priority = name->priority(tags);

@@ -3,6 +3,7 @@
 #include "session/target.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -43,11 +44,13 @@ result<target> find_target(const std::optional<std::string>& python,
                            const stdfs::path& interpreter_bucket)
 {
     std::optional<std::string> request = python;
-    if (request && request->find('/') != std::string::npos) {
-        // A virtual environment's directory stands for its interpreter.
+    if (request && !request->empty()) {
+        // A virtual environment's directory stands for its interpreter (`--python .venv`); a
+        // bare word is a directory only if it holds bin/python, else a program on PATH.
         const stdfs::path dir = stdfs::path(*request).is_absolute() ? stdfs::path(*request)
                                                                      : cwd / *request;
-        if (is_dir(dir)) {
+        const bool has_slash = request->find('/') != std::string::npos;
+        if (is_dir(dir) && (has_slash || ::access((dir / "bin" / "python").c_str(), X_OK) == 0)) {
             request = (dir / "bin" / "python").string();
         }
     }
