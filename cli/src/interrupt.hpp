@@ -24,6 +24,8 @@ namespace pkg::cli {
 /// destruction. At most one instance may exist at a time (handlers are process-wide).
 class interrupt_scope {
 public:
+    /// Throws std::runtime_error when the self-pipe cannot be made (out of file descriptors):
+    /// nothing can be run safely then.
     interrupt_scope();
     ~interrupt_scope();
     interrupt_scope(const interrupt_scope&) = delete;

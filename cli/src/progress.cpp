@@ -64,7 +64,7 @@ std::string line_for(const pkg::progress_event& e, const pkg::progress_event* pr
         return "Downloading " + e.package;
     }
     if (e.action == "local") {
-        return "Unpacked " + e.package + " from a local wheel";
+        return "Unpacked " + e.package + " from a local file";
     }
     if (e.action.empty() && e.package.empty() && e.phase != pkg::phase::done &&
         (previous == nullptr || previous->phase != e.phase)) {

@@ -20,7 +20,8 @@ std::string packages(std::size_t n)
     return fmt::format("{} package{}", n, n == 1 ? "" : "s");
 }
 
-// One " + name==version" / " - name==version" line; sorted by name, removal before addition.
+// One " + name==version" / " - name==version" / " ~ name==version" (reinstalled) line; sorted by
+// name, a removal before the addition of another version.
 struct change {
     std::string name;
     char sign;
@@ -77,9 +78,13 @@ std::string install_summary(const pkg::install_report& report, bool is_verbose)
         downloaded += p.source == pkg::package_source::network ? 1 : 0;
     }
     for (const auto& p : report.replaced) {
-        changes.push_back({p.name, '+', p.version});
-        if (!p.previous_version.empty()) {
-            changes.push_back({p.name, '-', p.previous_version});
+        if (p.previous_version == p.version) {
+            changes.push_back({p.name, '~', p.version});  // reinstalled, same version
+        } else {
+            changes.push_back({p.name, '+', p.version});
+            if (!p.previous_version.empty()) {
+                changes.push_back({p.name, '-', p.previous_version});
+            }
         }
         downloaded += p.source == pkg::package_source::network ? 1 : 0;
     }

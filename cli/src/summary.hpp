@@ -20,7 +20,8 @@ namespace pkg::cli {
 /// The summary of an install or sync, lines ending in '\n':
 /// "Nothing to do: N packages already installed" for a no-op; otherwise "Downloaded …",
 /// "Installed N packages in T", "Removed N packages", then " - name==old" / " + name==new"
-/// lines sorted by name (removals first for one name). A dry run says "Would install …".
+/// lines sorted by name (removals first for one name), " ~ name==version" for a reinstall of
+/// the same version. A dry run says "Would install …".
 /// `is_verbose` adds warnings' context and skipped requirements. Warnings are not included
 /// (see print_warnings). Pure.
 [[nodiscard]] std::string install_summary(const pkg::install_report& report, bool is_verbose);
