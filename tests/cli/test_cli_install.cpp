@@ -295,7 +295,7 @@ TEST_CASE("cli json: strings are escaped per RFC 8259", "[cli][install]")
     CHECK(json_quote("\xf5\x80\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");
 }
 
-TEST_CASE("cli json: the writer nests, separates and indents; Python parses it", "[cli][install]")
+TEST_CASE("cli json: the writer nests, separates and indents, Python parses it", "[cli][install]")
 {
     pkg::cli::json_writer json;
     json.begin_object()
