@@ -257,7 +257,9 @@ venv make_venv(const stdfs::path& root)
     o.path = root;
     o.python = pkg::test::test_python().string();
     auto made = pkg::create_venv(o);
-    REQUIRE(made);
+    if (!made) {
+        FAIL("create_venv " << root << ": " << made.error().to_string());
+    }
     venv v;
     v.root = made->path;
     v.python = made->python;
