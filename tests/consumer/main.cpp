@@ -135,7 +135,8 @@ void check_cache(checker& check, const fs::path& workdir)
     }
 }
 
-void check_install(checker& check, const fs::path& workdir, const fs::path& venv);
+void check_install(checker& check, const std::string& python, const fs::path& workdir,
+                   const fs::path& venv);
 
 void check_venv(checker& check, const std::string& python, const fs::path& workdir)
 {
@@ -178,7 +179,7 @@ void check_venv(checker& check, const std::string& python, const fs::path& workd
     check.expect(fs::exists(replaced->python), "the new bin/python exists");
 
     // Lockfile installs through the same environment (issue 8): see check_install below.
-    check_install(check, workdir, replaced->path);
+    check_install(check, python, workdir, replaced->path);
 }
 
 // ---- installing lockfiles ----------------------------------------------------------------------
@@ -385,11 +386,14 @@ void print_report(const pkg::install_report& r)
 // Runs `<venv>/bin/python -c <code>` and says whether it exited 0.
 bool run_python(const fs::path& venv, const std::string& code)
 {
-    const std::string command = "'" + (venv / "bin" / "python").string() + "' -c '" + code + "'";
+    // -W ignore: Debian's setuptools warns that it replaces distutils; that is not our output.
+    const std::string command =
+        "'" + (venv / "bin" / "python").string() + "' -W ignore -c '" + code + "'";
     return std::system(command.c_str()) == 0;
 }
 
-void check_install(checker& check, const fs::path& workdir, const fs::path& venv)
+void check_install(checker& check, const std::string& python, const fs::path& workdir,
+                   const fs::path& venv)
 {
     std::printf("install\n");
     const std::vector<local_wheel> wheels = debian_wheels();
@@ -503,7 +507,7 @@ void check_install(checker& check, const fs::path& workdir, const fs::path& venv
         const auto bad_venv = workdir / "env-bad-hash";
         pkg::venv_options venv_options;
         venv_options.path = bad_venv;
-        venv_options.python = (venv / "bin" / "python").string();
+        venv_options.python = python;
         const auto made = pkg::create_venv(venv_options);
         if (!made) {
             check.unexpected_error("create_venv (bad hash)", made.error());
@@ -527,20 +531,36 @@ void check_install(checker& check, const fs::path& workdir, const fs::path& venv
         }
     }
 
-    // 3. An asynchronous install into a second environment, cancelled from the progress
-    //    callback at the first package event of the fetching phase. That is deterministic: no
-    //    package has been linked yet, so at least two are still to do when the cancellation
-    //    lands (a package already on its way to being linked finishes first: installs are
-    //    never interrupted halfway).
+    // 3. A second environment that already has `wheel` (installed by pkg), then an asynchronous
+    //    install of the whole lockfile into it, cancelled from the progress callback at the
+    //    first package event of the fetching phase. That is deterministic: nothing of pip or
+    //    setuptools has been linked yet when the cancellation is requested, and at most the
+    //    package that announced itself may still be linked (installs are never interrupted
+    //    halfway), so the run cannot complete. What was there before must be intact.
     std::printf("cancelled install\n");
     pkg::venv_options second_venv_options;
     second_venv_options.path = workdir / "env-cancelled";
-    second_venv_options.python = (venv / "bin" / "python").string();
+    second_venv_options.python = python;
     const auto second_venv = pkg::create_venv(second_venv_options);
     if (!second_venv) {
         check.unexpected_error("create_venv (second)", second_venv.error());
         return;
     }
+    const local_wheel& seeded = wheels.back();  // "wheel" (debian_wheels' order)
+    const fs::path seed_lock = workdir / "seed.txt";
+    std::ofstream(seed_lock) << seeded.name << "==" << seeded.version << "\n";
+    auto seed_options = options;
+    seed_options.python = second_venv->path.string();
+    seed_options.requirements = {seed_lock};
+    const auto seeded_report = pkg::install(seed_options);
+    if (!seeded_report) {
+        check.unexpected_error("install (seed)", seeded_report.error());
+        return;
+    }
+    check.expect(seeded_report->installed.size() == 1 &&
+                     seeded_report->installed.front().name == seeded.name,
+                 "the second environment starts with " + seeded.name + " installed");
+
     auto cancel_options = options;
     cancel_options.python = second_venv->path.string();
     progress_log cancel_log;
@@ -584,9 +604,13 @@ void check_install(checker& check, const fs::path& workdir, const fs::path& venv
     check.expect(outcome->error().code == std::errc::operation_canceled,
                  "the outcome is std::errc::operation_canceled");
     const auto partly = check_progress(check, cancel_log.events(), /*expect_done=*/false);
-    check.expect(partly.size() < names.size(), "it stopped before installing everything (" +
-                                                   std::to_string(partly.size()) + " of 3)");
-    expect_consistent(check, second_venv->path, partly.size(), "after the cancellation");
+    check.expect(partly.size() < names.size() - 1,
+                 "it stopped before installing everything (" + std::to_string(partly.size()) +
+                     " of the 2 missing were installed)");
+    expect_consistent(check, second_venv->path, 1 + partly.size(), "after the cancellation");
+    check.expect(fs::is_directory(site_packages(second_venv->path) /
+                                  (seeded.name + "-" + seeded.version + ".dist-info")),
+                 seeded.name + " is still installed");
 
     // The interrupted environment is fine to continue: the same install finishes the job.
     auto finish_options = options;
@@ -598,7 +622,7 @@ void check_install(checker& check, const fs::path& workdir, const fs::path& venv
     }
     print_report(*finished);
     check.expect(finished->installed.size() + finished->unchanged.size() == names.size() &&
-                     finished->unchanged.size() == partly.size(),
+                     finished->unchanged.size() == 1 + partly.size(),
                  "installing again adds exactly what the cancelled run had not done");
     expect_consistent(check, second_venv->path, names.size(), "after finishing");
     check.expect(run_python(second_venv->path, "import setuptools, pip, wheel"),

@@ -18,6 +18,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
@@ -223,7 +224,10 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
         window_us = reported_micros(pkg::test::output_of(probe));
     }
     std::mt19937 random(std::random_device{}());
-    std::uniform_int_distribution<std::int64_t> delay(0, window_us);
+    // Per mode (below), the window shrinks to the run time of a worker that finished before its
+    // kill: warm runs and runs over a half-done environment are shorter than the cold probe,
+    // and kills after the end prove nothing.
+    std::array<std::int64_t, 4> windows{window_us, window_us, window_us, window_us};
 
     constexpr int kills = 20;
     std::size_t finished = 0;       // the worker was done before the kill
@@ -235,7 +239,7 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
     for (int i = 0; i < kills; ++i) {
         // 0: cold cache, fresh venv; 1: both kept (the other lockfile: upgrades/downgrades over
         // a half-done environment); 2: warm cache, fresh venv; 3: cold cache, kept venv.
-        const int mode = i % 4;
+        const auto mode = static_cast<std::size_t>(i % 4);
         if (mode == 0 || mode == 3) {
             cache = ws.dir.path / ("cache" + std::to_string(i));
         }
@@ -246,6 +250,7 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
         INFO("iteration " << i << ", mode " << mode << ", " << venv << ", " << lock.filename());
         child w = spawn_worker(venv, cache, links, lock, logs / ("killed" + std::to_string(i)));
         REQUIRE(pkg::test::wait_for_output(w, "ready"));
+        std::uniform_int_distribution<std::int64_t> delay(0, windows[mode]);
         std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
         ::kill(w.pid, SIGKILL);
         const int code = pkg::test::wait_exit(w);
@@ -254,6 +259,7 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
         CHECK((code == 128 + SIGKILL || code == 0));
         if (code == 0) {
             ++finished;
+            windows[mode] = std::min(windows[mode], reported_micros(output));
         } else if (count_of(output, " installed\n") > 0) {
             ++mid_install;
         } else {
