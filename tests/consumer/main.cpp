@@ -6,8 +6,9 @@
 // installs a lockfile of Debian's pip, setuptools and wheel wheels into it from their directory
 // (/usr/share/python-wheels, as --find-links with --no-index: no server) with a progress callback,
 // cancels an asynchronous install into a second environment from its progress callback and shows
-// that environment stayed consistent (then finishes it), and prints what each call reported. Every call's result is checked, including the expected errors
-// (which must arrive as values with pkg's error codes). Exit status 0 only if all checks pass.
+// that environment stayed consistent (then finishes it), and prints what each call reported.
+// Every call's result is checked, including the expected errors (which must arrive as values with
+// pkg's error codes). Exit status 0 only if all checks pass.
 //
 // WORKDIR must not exist yet or be empty: the program owns it.
 

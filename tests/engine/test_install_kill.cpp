@@ -17,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <array>
@@ -51,7 +52,8 @@ wheel_file make_big_wheel(int k, const std::string& version)
          "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"},
         {dist_info + "/WHEEL",
          "Wheel-Version: 1.0\nGenerator: pkg-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-        {dist_info + "/entry_points.txt", "[console_scripts]\n" + name + "-cli = " + name + ":main\n"},
+        {dist_info + "/entry_points.txt",
+         "[console_scripts]\n" + name + "-cli = " + name + ":main\n"},
     };
     for (int m = first; m < first + 80; ++m) {
         files.emplace_back(name + "/mod_" + std::to_string(m) + ".py",
@@ -89,6 +91,21 @@ child spawn_worker(const stdfs::path& venv, const stdfs::path& cache, const stdf
     return pkg::test::spawn({PKG_TEST_HELPER_install_worker, venv.string(), cache.string(),
                              links.string(), lock.string(), std::to_string(lock_timeout_ms)},
                             log);
+}
+
+// Sleeps for `delay`, or less if `w` exits meanwhile (left unreaped for wait_exit).
+void sleep_unless_exited(const child& w, std::chrono::microseconds delay)
+{
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until) {
+        siginfo_t info{};
+        REQUIRE(::waitid(P_PID, static_cast<id_t>(w.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0);
+        if (info.si_pid == w.pid) {
+            return;
+        }
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            until - std::chrono::steady_clock::now(), std::chrono::milliseconds(1)));
+    }
 }
 
 // The microseconds a finished worker reported ("done <us> …").
@@ -175,6 +192,34 @@ std::map<std::string, std::set<std::string>> record_paths(const stdfs::path& ven
     return out;
 }
 
+// Files in site-packages that no RECORD lists (pyc caches and pkg's hidden names aside): what
+// killed installs of a version that was not installed again leave behind.
+std::size_t orphan_files(const stdfs::path& venv)
+{
+    const auto site = site_packages(venv);
+    std::set<stdfs::path> listed;
+    for (const auto& [dist_info, paths] : record_paths(venv)) {
+        for (const auto& p : paths) {
+            listed.insert((site / p).lexically_normal());
+        }
+    }
+    std::size_t orphans = 0;
+    for (auto it = stdfs::recursive_directory_iterator(site);
+         it != stdfs::recursive_directory_iterator(); ++it) {
+        const std::string name = it->path().filename().string();
+        const bool is_skipped =
+            name == "__pycache__" || (it.depth() == 0 && name.starts_with("."));
+        if (it->is_directory() && is_skipped) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (!it->is_directory() && !listed.contains(it->path().lexically_normal())) {
+            ++orphans;
+        }
+    }
+    return orphans;
+}
+
 }  // namespace
 
 TEST_CASE("install: workers killed with SIGKILL at random moments never leave a half-installed "
@@ -251,8 +296,8 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
         child w = spawn_worker(venv, cache, links, lock, logs / ("killed" + std::to_string(i)));
         REQUIRE(pkg::test::wait_for_output(w, "ready"));
         std::uniform_int_distribution<std::int64_t> delay(0, windows[mode]);
-        std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
-        ::kill(w.pid, SIGKILL);
+        sleep_unless_exited(w, std::chrono::microseconds(delay(random)));
+        ::kill(w.pid, SIGKILL);  // harmless on a worker that has exited (not reaped yet)
         const int code = pkg::test::wait_exit(w);
         const std::string output = pkg::test::output_of(w);
         INFO(output);
@@ -284,7 +329,8 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
     INFO(last_output);
     REQUIRE(last_code == 0);
     CHECK(last_output.find("waiting") == std::string::npos);
-    check_invariants(venv);
+    const std::size_t hidden_after_last = check_invariants(venv);
+    const std::size_t orphans_after_last = orphan_files(venv);
 
     // The same lockfile into a fresh venv with a fresh cache: the clean reference.
     const auto clean = ws.make_venv("clean");
@@ -321,7 +367,9 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
                    << ", after some package was installed: " << mid_install
                    << ", before any was installed: " << before_install
                    << ", hidden staging leftovers seen: " << hidden_leftovers
-                   << ", window " << window_us << " us");
+                   << ", window " << window_us << " us; after the last run: "
+                   << hidden_after_last << " hidden leftovers, " << orphans_after_last
+                   << " files no RECORD lists (clean install: " << orphan_files(clean) << ")");
     // The kills really land inside the work: some while packages are being installed.
     CHECK(mid_install > 0);
 }

@@ -28,8 +28,8 @@
 int main(int argc, char** argv)
 {
     if (argc != 6) {
-        std::fprintf(stderr,
-                     "usage: install_worker VENV CACHE_DIR FIND_LINKS_DIR LOCKFILE LOCK_TIMEOUT_MS\n");
+        std::fprintf(stderr, "usage: install_worker VENV CACHE_DIR FIND_LINKS_DIR LOCKFILE "
+                             "LOCK_TIMEOUT_MS\n");
         return 2;
     }
     const std::filesystem::path venv = argv[1];
