@@ -14,7 +14,8 @@
 #   5. checks which versions find_package(pkg X) accepts (0.1 yes; 0.0, 0.2, 1.0 no);
 #   6. builds tests/consumer with -DCMAKE_PREFIX_PATH=<prefix> in its own build dir, fails if any
 #      compile or link line points into pkg's source or build tree, and runs it with
-#      $PKG_CONSUMER_PYTHON (default /usr/bin/python3) in a fresh directory;
+#      $PKG_CONSUMER_PYTHON (default /usr/bin/python3) in a fresh directory (it installs Debian's
+#      pip/setuptools/wheel wheels from /usr/share/python-wheels into venvs there: no server);
 #   7. builds and runs the same program with `pkg-config` instead of CMake.
 # Exits non-zero naming the failed check. PKG_KEEP_TMP=1 keeps the temporary directory.
 set -euo pipefail
