@@ -372,4 +372,7 @@ TEST_CASE("install: workers killed with SIGKILL at random moments never leave a 
                    << " files no RECORD lists (clean install: " << orphan_files(clean) << ")");
     // The kills really land inside the work: some while packages are being installed.
     CHECK(mid_install > 0);
+    // A completed run under the environment lock removed every staging/removal tree the killed
+    // runs left.
+    CHECK(hidden_after_last == 0);
 }

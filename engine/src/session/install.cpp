@@ -842,6 +842,10 @@ result<install_report> run_install(const install_options& options, const io::can
             return fail(locked.error());
         }
         env_lock.emplace(std::move(*locked));
+        // Staging and removal trees of killed runs: only a holder of this lock makes them, so
+        // with it held, those whose process is gone are garbage. Best effort: a directory that
+        // cannot be read fails the scan below with a better message.
+        (void)installer::remove_interrupted_leftovers(env->site_dirs);
     }
     auto installed = installer::scan_site_packages(env->site_dirs);
     if (!installed) {
