@@ -25,6 +25,7 @@
 
 #include "../../cli/src/json_writer.hpp"
 #include "cache/digest.hpp"
+#include "support/fault_server.hpp"
 #include "support/files.hpp"
 #include "support/nginx_fixture.hpp"
 #include "support/process.hpp"
@@ -197,54 +198,7 @@ bool has_line(const std::string& text, const std::string& line)
     return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
 
-// The fault-injecting HTTP server (tests/helpers/fault_server.cpp): its port comes on stdout;
-// closing its stdin stops it.
-class fault_server {
-public:
-    fault_server()
-    {
-        int in_pipe[2];
-        int out_pipe[2];
-        REQUIRE(::pipe2(in_pipe, O_CLOEXEC) == 0);
-        REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-        char path[] = PKG_TEST_HELPER_fault_server;
-        char* argv[] = {path, nullptr};
-        const int rc = ::posix_spawn(&pid_, path, &actions, nullptr, argv, environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in_pipe[0]);
-        ::close(out_pipe[1]);
-        stdin_ = in_pipe[1];
-        REQUIRE(rc == 0);
-        std::string line;
-        char c = 0;
-        while (::read(out_pipe[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        ::close(out_pipe[0]);
-        port_ = std::stoi(line);
-    }
-    ~fault_server()
-    {
-        ::close(stdin_);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    fault_server(const fault_server&) = delete;
-    fault_server& operator=(const fault_server&) = delete;
-
-    std::string url(const std::string& path) const
-    {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int stdin_ = -1;
-    int port_ = 0;
-};
+using pkg::test::fault_server;
 
 // Waits (bounded, never asserted on) until file `p` contains `text`.
 bool wait_for_text(const fs::path& p, const std::string& text)

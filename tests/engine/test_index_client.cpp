@@ -35,6 +35,7 @@
 #include "index/index_client.hpp"
 #include "runtime/fan_out.hpp"
 #include "runtime/runtime.hpp"
+#include "support/fault_server.hpp"
 #include "support/files.hpp"
 #include "support/nginx_fixture.hpp"
 #include "support/run_task.hpp"
@@ -81,52 +82,17 @@ const std::string json_type = "Content-Type: application/vnd.pypi.simple.v1+json
 const std::string html_type = "Content-Type: text/html";
 
 // The fault server serving a document root under /files/ (see its file comment), started for
-// one test. Its port comes on stdout; closing its stdin stops it.
+// one test.
 class file_server {
 public:
-    file_server() : dir_("index-client", "files")
-    {
-        root_ = dir_.path / "root";
-        stdfs::create_directories(root_);
-        int in_pipe[2];
-        int out_pipe[2];
-        if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
-            throw std::runtime_error("pipe failed");
-        }
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-        std::string path = PKG_TEST_HELPER_fault_server;
-        std::string root = root_.string();
-        char* argv[] = {path.data(), root.data(), nullptr};
-        if (::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, environ) != 0) {
-            throw std::runtime_error("cannot start fault_server");
-        }
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in_pipe[0]);
-        ::close(out_pipe[1]);
-        stdin_ = in_pipe[1];
-        std::string line;
-        char c = 0;
-        while (::read(out_pipe[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        ::close(out_pipe[0]);
-        port_ = std::stoi(line);
-    }
-    ~file_server()
-    {
-        ::close(stdin_);
-        ::waitpid(pid_, nullptr, 0);
-    }
+    file_server() : dir_("index-client", "files"), root_(make_root(dir_)), server_(root_) {}
     file_server(const file_server&) = delete;
     file_server& operator=(const file_server&) = delete;
 
     /// "http://127.0.0.1:<port>/files/<path>".
     std::string url(const std::string& path) const
     {
-        return "http://127.0.0.1:" + std::to_string(port_) + "/files/" + path;
+        return server_.url("/files/" + path);
     }
     /// Serves `body` at /files/<path> (a path ending in '/' is a directory's index) with
     /// `headers` ("Name: value" lines, "Status: N").
@@ -188,11 +154,15 @@ public:
     }
 
 private:
+    static stdfs::path make_root(const scratch_dir& dir)
+    {
+        stdfs::create_directories(dir.path / "root");
+        return dir.path / "root";
+    }
+
     scratch_dir dir_;
     stdfs::path root_;
-    pid_t pid_ = -1;
-    int stdin_ = -1;
-    int port_ = 0;
+    pkg::test::fault_server server_;
 };
 
 // A runtime, an HTTP client and a cache; index clients made from them. Members are destroyed

@@ -7,6 +7,7 @@
 #include "http/http_options.hpp"
 #include "http/response_parser.hpp"
 #include "http/url.hpp"
+#include "support/fault_server.hpp"
 #include "support/nginx_fixture.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -38,7 +39,7 @@ namespace {
 using namespace pkg::io;
 using namespace std::chrono_literals;
 
-class fault_server;
+using fault_server = pkg::test::fault_server;
 fault_server& server();
 
 char pattern_byte(std::size_t i) { return static_cast<char>((i * 31 + 7) % 251); }
@@ -68,60 +69,6 @@ int open_fd_count()
     return n;
 }
 
-// The fault server as a child process: its port comes on stdout; closing its stdin stops it.
-class fault_server {
-public:
-    fault_server()
-    {
-        int in_pipe[2];
-        int out_pipe[2];
-        if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
-            throw std::runtime_error("pipe failed");
-        }
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-        char path[] = PKG_TEST_HELPER_fault_server;
-        char* argv[] = {path, nullptr};
-        if (::posix_spawn(&pid_, path, &actions, nullptr, argv, environ) != 0) {
-            throw std::runtime_error("cannot start fault_server");
-        }
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(in_pipe[0]);
-        ::close(out_pipe[1]);
-        stdin_ = in_pipe[1];
-        std::string line;
-        char c = 0;
-        while (::read(out_pipe[0], &c, 1) == 1 && c != '\n') {
-            line += c;
-        }
-        ::close(out_pipe[0]);
-        port_ = std::stoi(line);
-    }
-    ~fault_server()
-    {
-        ::close(stdin_);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    fault_server(const fault_server&) = delete;
-    fault_server& operator=(const fault_server&) = delete;
-
-    std::string url(const std::string& path) const
-    {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
-    std::string localhost_url(const std::string& path) const
-    {
-        return "http://localhost:" + std::to_string(port_) + path;
-    }
-    int port() const { return port_; }
-
-private:
-    pid_t pid_ = -1;
-    int stdin_ = -1;
-    int port_ = 0;
-};
 
 fault_server& server()
 {
