@@ -122,11 +122,13 @@ cleanup() {
     log "deleting the work dir in the background"
   fi
 }
+leftover_started=$(date +%s)
 for t in "$perf"/.work/trash-*; do
   [ -e "$t" ] || continue
   log "deleting the previous run's leftover $t first"
   rm -rf "$t" 2>/dev/null || rm -rf "$t"
 done
+leftover_s=$(( $(date +%s) - leftover_started ))
 trap cleanup EXIT
 url=$("$perf/serve.sh" start "${serve_args[@]}")
 log "index at $url; work dir $work"
@@ -292,7 +294,8 @@ for l in $lockfiles; do
   done
 done
 
-printf 'elapsed\t%s\n' "$(( $(date +%s) - started ))" >>"$meta"
+printf 'elapsed\t%s\n' "$(( $(date +%s) - started - leftover_s ))" >>"$meta"
+printf 'leftover\t%s\n' "$leftover_s" >>"$meta"
 mkdir -p "$perf/results"
 "$python" "$perf/bench/report.py" "$work" "$perf/results/$out"
 log "wrote perf/results/$out.md and perf/results/$out.png in $(( $(date +%s) - started )) s"

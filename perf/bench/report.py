@@ -94,7 +94,11 @@ def main(argv):
     for key in ["os", "kernel", "cpu", "memory", "filesystem", "loadavg", "python", "pkg", "uv", "pip",
                 "hyperfine", "nginx", "curl", "elapsed"]:
         if key in meta:
-            value = meta[key] + (" s for the whole run" if key == "elapsed" else "")
+            value = meta[key]
+            if key == "elapsed":
+                value += " s for the whole run (build check, mirror check, index, setup, runs, report)"
+                if int(meta.get("leftover", "0") or 0) > 0:
+                    value += f", not counting {meta['leftover']} s deleting an earlier run's leftover work dir first"
             if key == "loadavg":
                 value += " (at the start)"
             lines.append(f"| {key} | {value} |")
