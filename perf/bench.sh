@@ -103,7 +103,9 @@ locks=()
 for l in $lockfiles; do locks+=("$perf/lockfiles/$l.txt"); done
 log "mirror: $lockfiles"
 "$perf/mirror.sh" "${locks[@]}"
-"$perf/index.sh" 2>/dev/null
+index_log=$(mktemp "${TMPDIR:-/tmp}/pkg-bench-index.XXXXXX")
+"$perf/index.sh" 2>"$index_log" || { cat "$index_log" >&2; rm -f "$index_log"; exit 1; }
+rm -f "$index_log"
 mirror=${PKG_MIRROR:-$perf/.mirror}
 files="$mirror/files"
 
