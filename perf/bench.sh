@@ -136,6 +136,8 @@ leftover_s=$(( $(date +%s) - leftover_started ))
 trap cleanup EXIT
 url=$("$perf/serve.sh" start "${serve_args[@]}")
 log "index at $url; work dir $work"
+# Sanity: both page formats, hashes, sizes and core metadata of a few projects.
+"$python" "$perf/bench/check_index.py" "$url"
 
 # ---- the tools' environments: nothing from this machine's configuration, nothing but the index
 unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_NO_INDEX PIP_CERT PIP_CONSTRAINT
