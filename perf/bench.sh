@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # perf/bench.sh [options]  — pkg against uv and pip, cold / warm / no-op, one run, one table.
 #
-#   --quick              black and trio, 3 runs (under 5 minutes once the mirror exists)
+#   --quick              black and trio, 3 runs, no warm-up round (each tool's set-up install
+#                        is the warm-up); aims at under 5 minutes once the mirror exists
 #   --lockfiles "A B"    lockfiles by name (perf/lockfiles/NAME.txt); default: all five
 #   --runs N             timed runs per tool and scenario (default 10; --quick 3)
-#   --warmup N           untimed rounds first (default 1)
+#   --warmup N           untimed rounds first (default 1; --quick 0)
 #   --scenarios "..."    any of install-cold install-warm no-op (default: all)
 #   --pkg PATH           benchmark this pkg binary instead of building build-release/cli/pkg
 #   --https              serve the index over TLS (a CA generated at start) instead of HTTP
@@ -21,11 +22,11 @@
 set -euo pipefail
 perf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$perf")
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 lockfiles="trio black pdm jupyter large"
 runs=
-warmup=1
+warmup=
 scenarios="install-cold install-warm no-op"
 pkg=
 https=0
@@ -50,6 +51,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$runs" ] || { [ "$quick" = 1 ] && runs=3 || runs=10; }
+[ -n "$warmup" ] || { [ "$quick" = 1 ] && warmup=0 || warmup=1; }
 [ "$runs" -ge 1 ] 2>/dev/null || { echo "bench.sh: --runs wants a positive number, got '$runs'" >&2; exit 2; }
 for s in $scenarios; do
   case $s in install-cold|install-warm|no-op) ;; *) echo "bench.sh: unknown scenario '$s' (install-cold install-warm no-op)" >&2; exit 2 ;; esac
@@ -101,7 +103,9 @@ locks=()
 for l in $lockfiles; do locks+=("$perf/lockfiles/$l.txt"); done
 log "mirror: $lockfiles"
 "$perf/mirror.sh" "${locks[@]}"
-"$perf/index.sh" 2>/dev/null
+index_log=$(mktemp "${TMPDIR:-/tmp}/pkg-bench-index.XXXXXX")
+"$perf/index.sh" 2>"$index_log" || { cat "$index_log" >&2; rm -f "$index_log"; exit 1; }
+rm -f "$index_log"
 mirror=${PKG_MIRROR:-$perf/.mirror}
 files="$mirror/files"
 
@@ -122,14 +126,18 @@ cleanup() {
     log "deleting the work dir in the background"
   fi
 }
+leftover_started=$(date +%s)
 for t in "$perf"/.work/trash-*; do
   [ -e "$t" ] || continue
   log "deleting the previous run's leftover $t first"
   rm -rf "$t" 2>/dev/null || rm -rf "$t"
 done
+leftover_s=$(( $(date +%s) - leftover_started ))
 trap cleanup EXIT
 url=$("$perf/serve.sh" start "${serve_args[@]}")
 log "index at $url; work dir $work"
+# Sanity: both page formats, hashes, sizes and core metadata of a few projects.
+"$python" "$perf/bench/check_index.py" "$url"
 
 # ---- the tools' environments: nothing from this machine's configuration, nothing but the index
 unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_NO_INDEX PIP_CERT PIP_CONSTRAINT
@@ -292,7 +300,8 @@ for l in $lockfiles; do
   done
 done
 
-printf 'elapsed\t%s\n' "$(( $(date +%s) - started ))" >>"$meta"
+printf 'elapsed\t%s\n' "$(( $(date +%s) - started - leftover_s ))" >>"$meta"
+printf 'leftover\t%s\n' "$leftover_s" >>"$meta"
 mkdir -p "$perf/results"
 "$python" "$perf/bench/report.py" "$work" "$perf/results/$out"
 log "wrote perf/results/$out.md and perf/results/$out.png in $(( $(date +%s) - started )) s"

@@ -78,7 +78,8 @@ def main(argv):
                   "draw no conclusions from them.", ""]
     lines += [
         f"`perf/bench.sh{' --quick' if meta.get('quick') == '1' else ''}`: {meta.get('runs')} timed runs per tool "
-        f"and scenario after {meta.get('warmup')} warm-up round(s), one hyperfine round per run with the tools' "
+        f"and scenario after {meta.get('warmup')} warm-up round(s) (besides each tool's set-up install, which warms "
+        "its cache and fills its no-op venv), one hyperfine round per run with the tools' "
         "order rotated every round; cells are **median** (min–max). Index: static PEP 691/503 pages and the "
         f"wheels from nginx on 127.0.0.1 over {meta.get('scheme', 'http').upper()}. Every tool installs the "
         "lockfile's pins without dependencies into a venv made outside the timed command "
@@ -94,7 +95,12 @@ def main(argv):
     for key in ["os", "kernel", "cpu", "memory", "filesystem", "loadavg", "python", "pkg", "uv", "pip",
                 "hyperfine", "nginx", "curl", "elapsed"]:
         if key in meta:
-            value = meta[key] + (" s for the whole run" if key == "elapsed" else "")
+            value = meta[key]
+            if key == "elapsed":
+                value += " s for the whole run (build check, mirror check, index, setup, runs, report)"
+                if int(meta.get("leftover", "0") or 0) > 0:
+                    value += (f", not counting {meta['leftover']} s deleting an earlier run's leftover work dir "
+                              "first (on this `discard` mount, file creation is slower for minutes after such a delete)")
             if key == "loadavg":
                 value += " (at the start)"
             lines.append(f"| {key} | {value} |")
