@@ -49,27 +49,12 @@ inline std::string record_hash(const std::string& bytes)
     return "sha256=" + pkg::pipeline::base64_urlsafe_nopad(raw);
 }
 
-/// A pure-Python wheel `<name>-<version>-py3-none-any.whl` with a package `<name>` whose
-/// `VERSION` is the version, a `main()` printing "<name> <version>", and a console script
-/// `<name>-cli` calling it.
-inline wheel_file make_wheel(const std::string& name, const std::string& version,
-                             const std::string& extra_module = {})
+/// The wheel `<name>-<version>-py3-none-any.whl` holding `files` (path, content) plus the RECORD
+/// listing them (the .dist-info among `files` must be `<name>-<version>.dist-info`).
+inline wheel_file wheel_of(const std::string& name, const std::string& version,
+                           const std::vector<std::pair<std::string, std::string>>& files)
 {
     const std::string dist_info = name + "-" + version + ".dist-info";
-    std::vector<std::pair<std::string, std::string>> files{
-        {name + "/__init__.py",
-         "VERSION = \"" + version + "\"\n\ndef main():\n    print(\"" + name + " " + version +
-             "\")\n    return 0\n"},
-        {dist_info + "/METADATA",
-         "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"},
-        {dist_info + "/WHEEL",
-         "Wheel-Version: 1.0\nGenerator: pkg-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-        {dist_info + "/entry_points.txt",
-         "[console_scripts]\n" + name + "-cli = " + name + ":main\n"},
-    };
-    if (!extra_module.empty()) {
-        files.emplace_back(name + "/" + extra_module + ".py", "X = 1\n");
-    }
     std::string record;
     std::vector<pkg::test::zip_writer_entry> entries;
     for (const auto& [path, content] : files) {
@@ -91,6 +76,30 @@ inline wheel_file make_wheel(const std::string& name, const std::string& version
     w.bytes = pkg::test::write_zip(entries);
     w.sha256 = pkg::cache::sha256_hex(w.bytes);
     return w;
+}
+
+/// A pure-Python wheel `<name>-<version>-py3-none-any.whl` with a package `<name>` whose
+/// `VERSION` is the version, a `main()` printing "<name> <version>", and a console script
+/// `<name>-cli` calling it.
+inline wheel_file make_wheel(const std::string& name, const std::string& version,
+                             const std::string& extra_module = {})
+{
+    const std::string dist_info = name + "-" + version + ".dist-info";
+    std::vector<std::pair<std::string, std::string>> files{
+        {name + "/__init__.py",
+         "VERSION = \"" + version + "\"\n\ndef main():\n    print(\"" + name + " " + version +
+             "\")\n    return 0\n"},
+        {dist_info + "/METADATA",
+         "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"},
+        {dist_info + "/WHEEL",
+         "Wheel-Version: 1.0\nGenerator: pkg-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+        {dist_info + "/entry_points.txt",
+         "[console_scripts]\n" + name + "-cli = " + name + ":main\n"},
+    };
+    if (!extra_module.empty()) {
+        files.emplace_back(name + "/" + extra_module + ".py", "X = 1\n");
+    }
+    return wheel_of(name, version, files);
 }
 
 /// Debian's wheel of `project` from /usr/share/python-wheels (pip, setuptools, wheel).

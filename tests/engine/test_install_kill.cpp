@@ -60,27 +60,7 @@ wheel_file make_big_wheel(int k, const std::string& version)
                            "# " + name + " " + version + "\nVALUE = " + std::to_string(m) + "\n" +
                                std::string(200 + 10 * m, '#') + "\n");
     }
-    std::string record;
-    std::vector<pkg::test::zip_writer_entry> entries;
-    for (const auto& [path, content] : files) {
-        record += path + "," + record_hash(content) + "," + std::to_string(content.size()) + "\n";
-        pkg::test::zip_writer_entry e;
-        e.name = path;
-        e.content = content;
-        entries.push_back(std::move(e));
-    }
-    record += dist_info + "/RECORD,,\n";
-    pkg::test::zip_writer_entry r;
-    r.name = dist_info + "/RECORD";
-    r.content = record;
-    entries.push_back(std::move(r));
-    wheel_file w;
-    w.project = name;
-    w.version = version;
-    w.filename = name + "-" + version + "-py3-none-any.whl";
-    w.bytes = pkg::test::write_zip(entries);
-    w.sha256 = pkg::cache::sha256_hex(w.bytes);
-    return w;
+    return wheel_of(name, version, files);
 }
 
 constexpr int generated_packages = 6;

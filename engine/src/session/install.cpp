@@ -325,6 +325,19 @@ struct fetched {
     std::string url;  // redacted, for messages; empty for the warm path
 };
 
+/// An archive found in the cache, as a fetch outcome.
+fetched from_cache(cache::archive_entry entry)
+{
+    fetched out;
+    out.archive.sha256 = entry.manifest.sha256;
+    out.archive.dir = std::move(entry.dir);
+    out.archive.manifest =
+        std::make_shared<const cache::archive_manifest>(std::move(entry.manifest));
+    out.archive.is_from_cache = true;
+    out.source = package_source::cache;
+    return out;
+}
+
 io::task<result<fetched>> async_fetch_one(run_state* st, install_job* job)
 {
     const pin& p = job->item->wanted;
@@ -334,15 +347,8 @@ io::task<result<fetched>> async_fetch_one(run_state* st, install_job* job)
         auto lookup = [&c, &p, &tags] { return find_warm(c, p, tags); };
         auto warm = co_await io::async_on_cpu(st->cpu, std::move(lookup));
         if (warm) {
-            fetched out;
-            out.archive.sha256 = warm->manifest.sha256;
-            out.archive.dir = warm->dir;
-            out.archive.manifest =
-                std::make_shared<const cache::archive_manifest>(std::move(warm->manifest));
-            out.archive.is_from_cache = true;
-            out.source = package_source::cache;
             st->progress.package(phase::fetching, p.name, "cached");
-            co_return out;
+            co_return from_cache(std::move(*warm));
         }
     }
     if (!st->index) {
@@ -403,14 +409,10 @@ io::task<result<fetched>> async_fetch_one(run_state* st, install_job* job)
         };
         auto hit = co_await io::async_on_cpu(st->cpu, std::move(lookup));
         if (hit) {
-            out.archive.sha256 = hit->manifest.sha256;
-            out.archive.dir = hit->dir;
-            out.archive.manifest =
-                std::make_shared<const cache::archive_manifest>(std::move(hit->manifest));
-            out.archive.is_from_cache = true;
-            out.source = package_source::cache;
+            auto cached = from_cache(std::move(*hit));  // keeps `out.url` for messages below
+            out.source = cached.source;
+            archive = std::move(cached.archive);
             st->progress.package(phase::fetching, p.name, "cached");
-            archive = out.archive;
         } else if (st->options.offline) {
             co_return fail(errc::offline_miss,
                            fmt::format("{}: {} is not in the cache, and --offline forbids "
