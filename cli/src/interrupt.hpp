@@ -60,7 +60,13 @@ std::pair<pkg::result<Report>, int> run_interruptible(Start start, progress_disp
         signals.wake();
     });
     bool is_cancelling = false;
-    while (!op.is_done()) {
+    // Ends as soon as the result is in: the operation counts as done only after its callback
+    // returns, so waiting for is_done() alone would sleep through the wake-up to the next tick.
+    const auto has_outcome = [&] {
+        const std::lock_guard lock(mutex);
+        return outcome.has_value();
+    };
+    while (!has_outcome() && !op.is_done()) {
         const int signal_number = signals.wait(std::chrono::milliseconds(100));
         if (signal_number != 0 && !is_cancelling) {
             is_cancelling = true;

@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -116,7 +118,10 @@ const std::string sample_answer = R"({"version": {"major": 3, "minor": 11, "micr
  "scheme_name": "posix_prefix",
  "venv_layout": {"purelib": "lib/python3.11/site-packages", "platlib": "lib/python3.11/site-packages",
    "scripts": "bin", "data": ".", "include": "include/python3.11"},
- "site_packages": ["/opt/py/lib/python3.11/site-packages"],
+ "venv_scheme": {"purelib": "/pkg-venv-root/lib/python3.11/site-packages",
+   "platlib": "/pkg-venv-root/lib/python3.11/site-packages", "scripts": "/pkg-venv-root/bin",
+   "data": "/pkg-venv-root", "include": "/opt/py/include/python3.11"},
+ "venv_scheme_name": "venv", "venv_anchor": "/pkg-venv-root",
  "libc": {"name": "glibc", "version": "2.36"}, "elf_interpreter": "/lib64/ld-linux-x86-64.so.2",
  "machine": "x86_64", "abiflags": "", "soabi": "cpython-311-x86_64-linux-gnu", "gil_disabled": false,
  "pointer_bits": 64, "sys_platform": "linux"})";
@@ -343,7 +348,10 @@ TEST_CASE("interpreter: malformed answers are errors naming the key", "[interpre
           "implausible");
     check(replaced(sample_answer, R"("version": "2.36")", R"("version": "10.1")"), "implausible");
     check(replaced(sample_answer, R"("name": "glibc")", R"("name": "bionic")"), "unknown libc");
-    check(replaced(sample_answer, R"("site_packages": [)", R"("site_packages": [1,)"), "non-string");
+    check(replaced(sample_answer, R"("venv_anchor": "/pkg-venv-root")", R"("venv_anchor": "root")"),
+          "not an absolute path");
+    check(replaced(sample_answer, R"("venv_scheme_name": "venv")", R"("venv_scheme_name": null)"),
+          R"(key "venv_scheme_name" is not a string)");
 
     auto old = parse_facts(R"({"error": "Python 2.7.18 is too old: pkg needs 3.7 or newer"})", "/usr/bin/python2");
     REQUIRE_FALSE(old);
@@ -388,7 +396,8 @@ TEST_CASE("interpreter: the facts of a real interpreter", "[interpreter]")
     CHECK(f.glibc.has_value());  // Debian and pyenv builds here run on glibc
     CHECK(f.elf_interpreter.find("ld-linux") != std::string::npos);
     CHECK_FALSE(f.is_virtual_environment());
-    CHECK_FALSE(f.site_packages.empty());
+    CHECK_FALSE(f.venv_scheme_name.empty());
+    CHECK(f.venv_scheme.scripts == f.venv_anchor / "bin");
     CHECK(f.venv_layout.scripts == "bin");
     CHECK(f.venv_layout.purelib == fs::path("lib") / ("python" + f.markers.python_version) / "site-packages");
     CHECK(info->resolved == fs::canonical(python));
@@ -489,7 +498,7 @@ TEST_CASE("interpreter: the cache is used only while the recorded stat is equal"
     {
         for (const std::string& garbage : {std::string("{not json"), std::string(),
                                           read_file(entry).substr(0, 100),
-                                          replaced(read_file(entry), "\"format\":1", "\"format\":99"),
+                                          replaced(read_file(entry), "\"format\":2", "\"format\":99"),
                                           replaced(read_file(entry), "\"facts\":{", "\"facts\":{\"x\":1,\"version\":7,")}) {
             INFO(garbage.substr(0, 60));
             const int before = *counter.spawns;
@@ -513,6 +522,125 @@ TEST_CASE("interpreter: the cache is used only while the recorded stat is equal"
         REQUIRE(answer);
         CHECK_FALSE(answer->is_from_cache);
         CHECK(*counter.spawns == 2);
+    }
+}
+
+// Every fact, field by field, so a derived answer that differs from the real one says where.
+void check_same_facts(const interpreter_facts& got, const interpreter_facts& want)
+{
+    CHECK(got.version.to_string() == want.version.to_string());
+    CHECK(got.implementation_name == want.implementation_name);
+    CHECK(got.implementation_version == want.implementation_version);
+    CHECK(got.executable == want.executable);
+    CHECK(got.base_executable == want.base_executable);
+    CHECK(got.prefix == want.prefix);
+    CHECK(got.base_prefix == want.base_prefix);
+    const auto& gm = got.markers;
+    const auto& wm = want.markers;
+    CHECK(gm.implementation_name == wm.implementation_name);
+    CHECK(gm.implementation_version == wm.implementation_version);
+    CHECK(gm.os_name == wm.os_name);
+    CHECK(gm.platform_machine == wm.platform_machine);
+    CHECK(gm.platform_python_implementation == wm.platform_python_implementation);
+    CHECK(gm.platform_release == wm.platform_release);
+    CHECK(gm.platform_system == wm.platform_system);
+    CHECK(gm.platform_version == wm.platform_version);
+    CHECK(gm.python_full_version == wm.python_full_version);
+    CHECK(gm.python_version == wm.python_version);
+    CHECK(gm.sys_platform == wm.sys_platform);
+    for (const auto& [g, w] : {std::pair{got.scheme, want.scheme},
+                               std::pair{got.venv_layout, want.venv_layout},
+                               std::pair{got.venv_scheme, want.venv_scheme}}) {
+        CHECK(g.purelib == w.purelib);
+        CHECK(g.platlib == w.platlib);
+        CHECK(g.scripts == w.scripts);
+        CHECK(g.data == w.data);
+        CHECK(g.include == w.include);
+    }
+    CHECK(got.scheme_name == want.scheme_name);
+    CHECK(got.venv_scheme_name == want.venv_scheme_name);
+    CHECK(got.venv_anchor == want.venv_anchor);
+    CHECK(got.glibc == want.glibc);
+    CHECK(got.musl == want.musl);
+    CHECK(got.elf_interpreter == want.elf_interpreter);
+    CHECK(got.machine == want.machine);
+    CHECK(got.abiflags == want.abiflags);
+    CHECK(got.soabi == want.soabi);
+    CHECK(got.is_gil_disabled == want.is_gil_disabled);
+    CHECK(got.pointer_bits == want.pointer_bits);
+    CHECK(got.sys_platform == want.sys_platform);
+    CHECK(got.is_virtual_environment() == want.is_virtual_environment());
+}
+
+TEST_CASE("interpreter: a fresh venv is known from its base interpreter without starting it", "[interpreter]")
+{
+    std::vector<fs::path> pythons;
+    for (const fs::path& p : {test_python(), fs::path("/usr/bin/python3")}) {
+        std::error_code ec;
+        if (!p.empty() && fs::exists(p, ec) &&
+            std::none_of(pythons.begin(), pythons.end(),
+                         [&](const fs::path& q) { return fs::equivalent(p, q, ec); })) {
+            pythons.push_back(p);
+        }
+    }
+    if (pythons.empty()) {
+        WARN("no /usr/bin/python3 or pyenv 3.11.7: skipped");
+        return;
+    }
+    for (const auto& python : pythons) {
+        INFO("base " << python);
+        const auto dir = fresh_dir("venv-from-base-" + std::to_string(&python - pythons.data()));
+        const auto make_venv = [&](const std::string& name, std::vector<std::string> extra = {}) {
+            std::vector<std::string> argv{python.string(), "-m", "venv", "--without-pip"};
+            argv.insert(argv.end(), extra.begin(), extra.end());
+            argv.push_back((dir / name).string());
+            const auto made = pkg::test::run_process(argv);
+            REQUIRE(made.exit_code == 0);
+            return dir / name / "bin" / "python";
+        };
+        counting_runner counter;
+        query_options options;
+        options.cache_bucket = dir / "cache";
+        options.runner = counter.runner();
+
+        const fs::path first = make_venv("one");
+        auto one = query_interpreter(first, options);
+        REQUIRE(one);
+        CHECK(*counter.spawns == 1);  // the base interpreter, once
+        CHECK(one->facts.is_virtual_environment());
+        CHECK(one->facts.prefix == dir / "one");
+
+        const fs::path second = make_venv("two");
+        auto two = query_interpreter(second, options);
+        REQUIRE(two);
+        CHECK(*counter.spawns == 1);  // nothing started for the second venv
+        CHECK(two->is_from_cache);
+
+        // The derived facts equal what the venv's own interpreter answers.
+        auto real = query_interpreter(second);
+        REQUIRE(real);
+        check_same_facts(two->facts, real->facts);
+
+        // Asked instead: a venv that sees the system site-packages (its site list is the base's
+        // too), one with its own copy of the interpreter, one whose pyvenv.cfg names another home.
+        const fs::path system = make_venv("system", {"--system-site-packages"});
+        auto with_system = query_interpreter(system, options);
+        REQUIRE(with_system);
+        CHECK(*counter.spawns == 2);
+        CHECK(with_system->facts.prefix == dir / "system");
+
+        const fs::path copies = make_venv("copies", {"--copies"});
+        auto copied = query_interpreter(copies, options);
+        REQUIRE(copied);
+        CHECK(*counter.spawns == 3);
+        auto copied_real = query_interpreter(copies);
+        REQUIRE(copied_real);
+        check_same_facts(copied->facts, copied_real->facts);
+
+        std::ofstream(dir / "two" / "pyvenv.cfg", std::ios::app) << "home = /nonexistent/bin\n";
+        auto elsewhere = query_interpreter(second, options);
+        REQUIRE(elsewhere);
+        CHECK(*counter.spawns == 4);
     }
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -24,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace dom = simdjson::dom;
 
-constexpr std::uint64_t cache_format = 1;
+constexpr std::uint64_t cache_format = 2;
 // A cache entry larger than this is not ours (the facts are a few KiB).
 constexpr std::size_t max_cache_entry_bytes = 1u << 20;
 
@@ -221,28 +222,6 @@ public:
         return **inner;
     }
 
-    result<std::vector<std::string>> string_array(std::string_view key) const
-    {
-        auto value = field(key);
-        if (!value) {
-            return fail(value.error());
-        }
-        dom::array items;
-        if (value->get_array().get(items) != simdjson::SUCCESS) {
-            return bad_answer(source_, fmt::format("key \"{}\" is not an array", name(key)));
-        }
-        std::vector<std::string> out;
-        for (dom::element item : items) {
-            std::string_view text;
-            if (item.get_string().get(text) != simdjson::SUCCESS) {
-                return bad_answer(source_,
-                                  fmt::format("key \"{}\" holds a non-string", name(key)));
-            }
-            out.emplace_back(text);
-        }
-        return out;
-    }
-
     std::string name(std::string_view key) const { return prefix_ + std::string(key); }
     std::string_view source() const { return source_; }
 
@@ -381,9 +360,18 @@ result<interpreter_facts> facts_from_object(const object_reader& r)
         }
         f.venv_layout = std::move(layout);
     }
-    PKG_TRY_ASSIGN(site_packages, r.string_array("site_packages"));
-    for (auto& p : site_packages) {
-        f.site_packages.emplace_back(std::move(p));
+    {
+        PKG_TRY_ASSIGN(v, r.object("venv_scheme"));
+        PKG_TRY_ASSIGN(scheme, read_scheme(v, false));
+        PKG_TRY_ASSIGN(name, r.string("venv_scheme_name"));
+        PKG_TRY_ASSIGN(anchor, r.string("venv_anchor"));
+        if (anchor.empty() || anchor.front() != '/') {
+            return bad_answer(r.source(),
+                              fmt::format("venv_anchor \"{}\" is not an absolute path", anchor));
+        }
+        f.venv_scheme = std::move(scheme);
+        f.venv_scheme_name = std::move(name);
+        f.venv_anchor = anchor;
     }
     {
         PKG_TRY_ASSIGN(libc, r.nullable_object("libc"));
@@ -677,6 +665,82 @@ std::optional<interpreter_facts> read_cache_entry(const fs::path& file, const so
 
 // The last non-empty line of the interpreter's stdout: anything a sitecustomize printed before
 // the answer is ignored.
+// What a venv's pyvenv.cfg says about where it came from (the keys CPython's getpath and
+// site.py read: `key = value` lines, keys compared without case).
+struct pyvenv_config {
+    std::optional<fs::path> home;
+    bool is_system_site_packages = false;
+};
+
+std::optional<pyvenv_config> read_pyvenv_config(const fs::path& file)
+{
+    std::ifstream in(file);
+    if (!in) {
+        return std::nullopt;
+    }
+    pyvenv_config cfg;
+    std::string line;
+    const auto trim = [](std::string_view t) {
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) {
+            t.remove_prefix(1);
+        }
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r')) {
+            t.remove_suffix(1);
+        }
+        return t;
+    };
+    const auto lower = [](std::string_view t) {
+        std::string out(t);
+        for (char& c : out) {
+            if (c >= 'A' && c <= 'Z') {
+                c = static_cast<char>(c - 'A' + 'a');
+            }
+        }
+        return out;
+    };
+    while (std::getline(in, line)) {
+        const auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        const std::string key = lower(trim(std::string_view(line).substr(0, eq)));
+        const std::string_view value = trim(std::string_view(line).substr(eq + 1));
+        if (key == "home") {
+            cfg.home = fs::path(value);
+        } else if (key == "include-system-site-packages") {
+            cfg.is_system_site_packages = lower(value) == "true";
+        }
+    }
+    return cfg;
+}
+
+// The base interpreter a fresh venv's facts can be derived from: `path` is <root>/bin/<name>, a
+// symlink (chain) resolving to a native interpreter in the directory pyvenv.cfg names as `home`,
+// and the venv does not see the system site-packages (its site list would then be the base's
+// too). nullopt: run the venv's interpreter instead.
+std::optional<fs::path> venv_base_interpreter(const fs::path& path, const source_state& state)
+{
+    if (!state.link_text || !state.is_native || !state.pyvenv_cfg) {
+        return std::nullopt;
+    }
+    const fs::path root = path.parent_path().parent_path();
+    const auto cfg = read_pyvenv_config(root / "pyvenv.cfg");
+    if (!cfg || !cfg->home || cfg->is_system_site_packages) {
+        return std::nullopt;
+    }
+    std::error_code ec;
+    if (!fs::equivalent(*cfg->home, state.resolved.parent_path(), ec) || ec) {
+        return std::nullopt;
+    }
+    // The base must live outside the venv (a venv made with --copies has its own binary).
+    const auto [root_end, resolved_at] =
+        std::mismatch(root.begin(), root.end(), state.resolved.begin(), state.resolved.end());
+    if (root_end == root.end()) {
+        return std::nullopt;
+    }
+    return state.resolved;
+}
+
 std::string_view answer_line(std::string_view out)
 {
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
@@ -865,6 +929,33 @@ result<interpreter_facts> parse_facts(std::string_view json, std::string_view so
     return facts_from_element(doc, source);
 }
 
+interpreter_facts venv_facts_from_base(const interpreter_facts& base, const fs::path& root,
+                                       const fs::path& executable)
+{
+    interpreter_facts f = base;
+    f.executable = executable;
+    f.prefix = root;
+    f.base_prefix = base.prefix;
+    f.base_executable = base.base_executable;
+    const auto place = [&](const fs::path& p) {
+        const auto [anchor_end, p_at] = std::mismatch(base.venv_anchor.begin(),
+                                                      base.venv_anchor.end(), p.begin(), p.end());
+        if (anchor_end != base.venv_anchor.end()) {
+            return p;  // outside the venv: the same for every venv (include/ of the base)
+        }
+        fs::path out = root;
+        for (auto it = p_at; it != p.end(); ++it) {
+            out /= *it;
+        }
+        return out;
+    };
+    f.scheme = {place(base.venv_scheme.purelib), place(base.venv_scheme.platlib),
+                place(base.venv_scheme.scripts), place(base.venv_scheme.data),
+                place(base.venv_scheme.include)};
+    f.scheme_name = base.venv_scheme_name;
+    return f;
+}
+
 std::string cache_file_name(const fs::path& executable)
 {
     // FNV-1a 64: a stable file name, not a security boundary (the entry records the full path
@@ -901,6 +992,19 @@ result<interpreter_info> query_interpreter(const fs::path& executable,
     if (!entry_file.empty()) {
         if (auto cached = read_cache_entry(entry_file, state)) {
             return interpreter_info{path, state.resolved, std::move(*cached), true};
+        }
+        // A fresh venv: its base interpreter's facts (kept in the cache under the base's own
+        // path) tell everything, and starting the venv's Python (~25 ms) is the largest fixed
+        // cost of installing into a new environment.
+        if (const auto base_path = venv_base_interpreter(path, state)) {
+            auto base = query_interpreter(*base_path, options);
+            if (base && !base->facts.is_virtual_environment() &&
+                !base->facts.venv_anchor.empty()) {
+                return interpreter_info{
+                    path, state.resolved,
+                    venv_facts_from_base(base->facts, path.parent_path().parent_path(), path),
+                    base->is_from_cache};
+            }
         }
     }
 

@@ -9,7 +9,7 @@
 /// Cache entry format (`<bucket>/<16 hex of FNV-1a 64 of the executable's absolute path>.json`,
 /// one JSON object, written atomically):
 /// ```
-/// {"format": 1,
+/// {"format": 2,
 ///  "path": "/proj/.venv/bin/python",          executable as found (absolute, not resolved)
 ///  "link_text": "/usr/bin/python3.11" | null, its own symlink text, if it is a symlink
 ///  "resolved": "/usr/bin/python3.11",         realpath of "path"
@@ -119,7 +119,12 @@ struct interpreter_facts {
     install_scheme scheme;               ///< absolute; the venv scheme inside a venv
     std::string scheme_name;             ///< which sysconfig scheme `scheme` came from
     install_scheme venv_layout;          ///< relative to a new venv's root
-    std::vector<std::filesystem::path> site_packages;  ///< site.getsitepackages()
+    /// The scheme a venv made from this interpreter has, with its root spelled `venv_anchor`
+    /// (paths outside the venv, such as include/ under the base prefix, are absolute): what lets
+    /// pkg know a fresh venv's facts from its base interpreter's without starting it.
+    install_scheme venv_scheme;
+    std::string venv_scheme_name;        ///< "venv" (3.11+) or "posix_prefix"
+    std::filesystem::path venv_anchor;   ///< the placeholder root in `venv_scheme`
     std::optional<std::pair<unsigned, unsigned>> glibc;
     std::optional<std::pair<unsigned, unsigned>> musl;
     std::string elf_interpreter;         ///< the executable's dynamic loader, "" if unknown
@@ -171,7 +176,10 @@ struct interpreter_info {
 /// Learns the facts of the interpreter at `executable` (made absolute against the current
 /// directory, symlinks kept: a venv's `bin/python` must be run as itself). Uses the cache entry
 /// if its recorded stats equal the current ones (native executables only, see the file
-/// comment), else runs `<executable> -I -c <script>` once
+/// comment). A venv not seen before whose `bin/python` is a symlink to the interpreter named by
+/// its pyvenv.cfg `home` (and without system site-packages) is known from that base
+/// interpreter's facts (cached, or queried once) with `venv_facts_from_base`: no process is
+/// started for a fresh venv. Otherwise runs `<executable> -I -c <script>` once
 /// (stdin /dev/null, `timeout`) and writes a new entry atomically. A corrupt entry is replaced;
 /// failing to write the cache is not an error (the answer is still right, just not kept).
 /// Errors: `errc::interpreter_not_found` (no such file, or not executable), from the runner
@@ -182,6 +190,14 @@ struct interpreter_info {
 /// atomic write wins; every reader sees a complete entry).
 [[nodiscard]] result<interpreter_info> query_interpreter(const std::filesystem::path& executable,
                                                          const query_options& options = {});
+
+/// The facts the interpreter of the venv at `root`, run as `executable`, answers, given its
+/// base interpreter's facts (`base` must not itself be a venv's): sys.prefix and the scheme
+/// move to the venv, everything else (version, tags, markers, base prefix) is the base's.
+/// Thread-safety: pure.
+interpreter_facts venv_facts_from_base(const interpreter_facts& base,
+                                       const std::filesystem::path& root,
+                                       const std::filesystem::path& executable);
 
 /// The cache file name for an executable path: 16 lower-case hex digits + ".json".
 /// Thread-safety: pure.

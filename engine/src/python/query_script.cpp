@@ -6,7 +6,7 @@ namespace pkg::python {
 std::string_view query_script() noexcept
 {
     static constexpr std::string_view text = R"py(
-import json, os, platform, site, struct, sys, sysconfig
+import json, os, platform, struct, sys, sysconfig
 
 # Runs inside the target interpreter (python -I -c). Prints one JSON object with the facts
 # pkg needs and nothing else. Written for Python 3.7+; stays parseable by Python 2 so that an
@@ -103,6 +103,12 @@ for key, value in scheme_paths(venv_scheme, anchor).items():
 if venv_scheme != "venv":
     layout["include"] = "include"  # before 3.11, venv made a bare include/
 
+# The scheme any venv made from this interpreter gets, with its root as the placeholder: what the
+# venv's own interpreter would answer (its installed_base is still this sys.base_prefix), so pkg
+# can know a fresh venv without starting it.
+venv_scheme_paths = sysconfig.get_paths(venv_scheme, vars={"base": anchor, "platbase": anchor})
+venv_scheme_paths = {k: venv_scheme_paths[k] for k in ("purelib", "platlib", "scripts", "data", "include")}
+
 config = sysconfig.get_config_var
 loader = elf_interpreter(sys.executable)
 markers = {
@@ -118,10 +124,6 @@ markers = {
     "python_version": ".".join(platform.python_version_tuple()[:2]),
     "sys_platform": sys.platform,
 }
-try:
-    site_packages = site.getsitepackages()
-except AttributeError:
-    site_packages = []
 version = sys.version_info
 print(json.dumps({
     "version": {"major": version.major, "minor": version.minor, "micro": version.micro,
@@ -136,7 +138,9 @@ print(json.dumps({
     "scheme": scheme_paths(scheme_name, None),
     "scheme_name": scheme_name,
     "venv_layout": layout,
-    "site_packages": site_packages,
+    "venv_scheme": venv_scheme_paths,
+    "venv_scheme_name": venv_scheme,
+    "venv_anchor": anchor,
     "libc": libc(loader),
     "elf_interpreter": loader,
     "machine": platform.machine(),

@@ -220,7 +220,9 @@ std::string basic_authorization(const credentials& creds)
 struct http_client::impl {
     asio::any_io_executor executor;
     http_options options;
-    asio::ssl::context tls_context{asio::ssl::context::tls_client};
+    // Made at the first https connection: loading the system CA bundle costs ~20 ms, which a run
+    // that only talks plain http (or needs no network at all) should not pay.
+    std::optional<asio::ssl::context> tls_context;
     std::optional<error> tls_setup_error;
     std::optional<netrc> netrc_cache;
     semaphore global_slots;
@@ -232,11 +234,21 @@ struct http_client::impl {
         : executor(std::move(ex)), options(std::move(opts)),
           global_slots(executor, std::max<std::size_t>(options.max_concurrent, 1))
     {
-        SSL_CTX_set_min_proto_version(tls_context.native_handle(), TLS1_2_VERSION);
-        tls_context.set_verify_mode(asio::ssl::verify_peer);
+    }
+
+    // The TLS context, made once; nullptr (and tls_setup_error set) when the CA certificates
+    // cannot be loaded.
+    asio::ssl::context* tls()
+    {
+        if (tls_context || tls_setup_error) {
+            return tls_context ? &*tls_context : nullptr;
+        }
+        asio::ssl::context ctx{asio::ssl::context::tls_client};
+        SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+        ctx.set_verify_mode(asio::ssl::verify_peer);
         boost::system::error_code ec;
         if (options.ca_file.empty() && options.ca_dir.empty()) {
-            tls_context.set_default_verify_paths(ec);
+            ctx.set_default_verify_paths(ec);
             if (ec) {
                 tls_setup_error = error{http_errc::tls_failed,
                                         "cannot load the system CA certificates: " + ec.message(),
@@ -244,7 +256,7 @@ struct http_client::impl {
             }
         }
         if (!options.ca_file.empty()) {
-            tls_context.load_verify_file(options.ca_file, ec);
+            ctx.load_verify_file(options.ca_file, ec);
             if (ec) {
                 tls_setup_error = error{http_errc::tls_failed,
                                         "cannot load CA certificates from SSL_CERT_FILE=" +
@@ -253,13 +265,18 @@ struct http_client::impl {
             }
         }
         if (!options.ca_dir.empty()) {
-            tls_context.add_verify_path(options.ca_dir, ec);
+            ctx.add_verify_path(options.ca_dir, ec);
             if (ec) {
                 tls_setup_error = error{http_errc::tls_failed,
                                         "cannot use SSL_CERT_DIR=" + options.ca_dir + ": " + ec.message(),
                                         {}, {}};
             }
         }
+        if (tls_setup_error) {
+            return nullptr;
+        }
+        tls_context.emplace(std::move(ctx));
+        return &*tls_context;
     }
 
     semaphore& host_semaphore(const std::string& key)
@@ -405,13 +422,14 @@ struct http_client::impl {
             }
         }
         if (target.scheme == "https") {
-            if (tls_setup_error) {
+            asio::ssl::context* context = tls();
+            if (context == nullptr) {
                 auto o = failed(http_errc::tls_failed, tls_setup_error->message, where, "TLS setup",
                                 false);
                 o.failure.hint = tls_setup_error->hint;
                 co_return o;
             }
-            conn->tls.emplace(std::move(*conn->plain), tls_context);
+            conn->tls.emplace(std::move(*conn->plain), *context);
             conn->plain.reset();
             const std::string name = target.host_name();
             boost::system::error_code addr_ec;
