@@ -20,6 +20,7 @@
 #include <pkg/engine/errc.hpp>
 
 #include "cache/digest.hpp"
+#include "fs/blocking_ops.hpp"
 #include "fs/remove_tree.hpp"
 #include "http/url.hpp"
 #include "pep508/name.hpp"
@@ -251,6 +252,16 @@ public:
         if (auto fed = reader_->feed(bytes); !fed) {
             co_return fail(fed.error());
         }
+        while (auto entry = reader_->next_entry()) {
+            pending_bytes_ += entry->data.size();
+            pending_.push_back(std::move(*entry));
+        }
+        // Entries are written in batches: one drain per network chunk would write a wheel of
+        // many mid-sized files (Babel's locale data) one file at a time, each behind a round
+        // trip to the CPU pool and the file backend, with the socket idle meanwhile.
+        if (pending_.size() < batch_entries && pending_bytes_ < batch_bytes) {
+            co_return result<void>{};
+        }
         co_return co_await async_drain();
     }
 
@@ -362,13 +373,16 @@ public:
 
 private:
     struct inflated {
-        std::vector<std::byte> bytes;
+        std::vector<std::byte> bytes;  ///< empty once written by the job (unless RECORD)
         std::string sha256_b64;
+        std::size_t size = 0;
     };
 
     void restart()
     {
         pending_error_.reset();
+        pending_.clear();
+        pending_bytes_ = 0;
         reader_.emplace(ctx_->limits);
         hasher_.reset(EVP_MD_CTX_new());
         if (!hasher_ || EVP_DigestInit_ex(hasher_.get(), EVP_sha256(), nullptr) != 1) {
@@ -379,11 +393,16 @@ private:
     /// Inflates and writes every entry the reader completed, in parallel up to unzip_slots.
     io::task<result<void>> async_drain()
     {
-        std::vector<io::task<result<void>>> jobs;
         while (auto entry = reader_->next_entry()) {
-            // `this` outlives the jobs: async_collect returns only after every child ended.
-            jobs.push_back(async_write_entry(std::move(*entry)));
+            pending_.push_back(std::move(*entry));
         }
+        std::vector<io::task<result<void>>> jobs;
+        for (auto& entry : pending_) {
+            // `this` outlives the jobs: async_collect returns only after every child ended.
+            jobs.push_back(async_write_entry(std::move(entry)));
+        }
+        pending_.clear();
+        pending_bytes_ = 0;
         if (jobs.empty()) {
             co_return result<void>{};
         }
@@ -408,19 +427,60 @@ private:
                 fmt::format("entry '{}' would overwrite pkg's archive manifest", entry.name));
         }
         std::string name = entry.name;
+        const std::filesystem::path parent = target.parent_path();
+        if (ctx_->files.kind() == io::backend_kind::threads) {
+            // With the thread backend, the job that inflates an entry also writes it: one
+            // hand-off per file instead of three (to the pool, back, to the file threads, back),
+            // which is most of the cost of a wheel of many small files.
+            const bool is_record = is_record_path(name);
+            auto work = [e = std::move(entry), target, parent, is_record]() -> result<inflated> {
+                auto bytes = zip::inflate_entry(e);
+                if (!bytes) {
+                    return fail(bytes.error());
+                }
+                std::string b64 = sha256_b64(*bytes);
+                struct stat st {};
+                if (::stat(parent.c_str(), &st) != 0) {
+                    if (auto made = io::mkdirs_blocking(parent, 0755); !made) {
+                        return fail(made.error());
+                    }
+                }
+                const std::vector<std::span<const std::byte>> buffers{
+                    std::span<const std::byte>(*bytes)};
+                if (auto written = io::write_file_blocking(target, buffers,
+                                                           io::write_options{.mode = 0644});
+                    !written) {
+                    return fail(written.error());
+                }
+                const std::size_t size = bytes->size();
+                // Only RECORD's text is kept (parsed at the end); other bytes are freed here.
+                return inflated{is_record ? std::move(*bytes) : std::vector<std::byte>{},
+                                std::move(b64), size};
+            };
+            auto data = co_await io::async_on_cpu(ctx_->cpu, std::move(work));
+            if (!data) {
+                co_return fail(data.error());
+            }
+            if (is_record) {
+                records_[name].assign(reinterpret_cast<const char*>(data->bytes.data()),
+                                      data->bytes.size());
+            }
+            files_[name] = unpacked_file{data->size, std::move(data->sha256_b64)};
+            co_return result<void>{};
+        }
         auto work = [e = std::move(entry)]() -> result<inflated> {
             auto bytes = zip::inflate_entry(e);
             if (!bytes) {
                 return fail(bytes.error());
             }
             std::string b64 = sha256_b64(*bytes);
-            return inflated{std::move(*bytes), std::move(b64)};
+            const std::size_t size = bytes->size();
+            return inflated{std::move(*bytes), std::move(b64), size};
         };
         auto data = co_await io::async_on_cpu(ctx_->cpu, std::move(work));
         if (!data) {
             co_return fail(data.error());
         }
-        const std::filesystem::path parent = target.parent_path();
         if (!dirs_made_.contains(parent)) {
             if (auto made = co_await ctx_->files.async_create_directories(parent); !made) {
                 co_return fail(made.error());
@@ -477,6 +537,11 @@ private:
     std::filesystem::path staging_;
     bool is_published_ = false;
     std::optional<error> pending_error_;
+    // Entries the reader completed that wait for the next drain (at most a batch).
+    static constexpr std::size_t batch_entries = 32;
+    static constexpr std::uint64_t batch_bytes = 2u << 20;
+    std::vector<zip::zip_entry> pending_;
+    std::uint64_t pending_bytes_ = 0;
     evp_ptr hasher_;
     std::optional<zip::zip_stream_reader> reader_;
     std::uint64_t bytes_ = 0;

@@ -1,4 +1,5 @@
 #include "fs/thread_backend.hpp"
+#include "fs/blocking_ops.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -66,37 +67,6 @@ result<void> mkdir_blocking(const std::filesystem::path& path, std::uint32_t mod
     return {};
 }
 
-// mkdir -p. Recurses only on ENOENT, so the depth is bounded by the number of missing parents.
-result<void> mkdirs_blocking(const std::filesystem::path& path, std::uint32_t mode)
-{
-    auto made = mkdir_blocking(path, mode);
-    if (made) {
-        return {};
-    }
-    if (made.error().code == std::errc::no_such_file_or_directory) {
-        const auto parent = path.parent_path();
-        if (parent.empty() || parent == path) {
-            return made;
-        }
-        if (auto up = mkdirs_blocking(parent, mode); !up) {
-            return up;
-        }
-        made = mkdir_blocking(path, mode);
-        if (made) {
-            return {};
-        }
-    }
-    if (made.error().code == std::errc::file_exists) {
-        // Someone (maybe a concurrent caller) made it: fine if it is a directory.
-        auto st = stat_blocking(path, follow_symlinks::yes);
-        if (st && st->type == file_type::directory) {
-            return {};
-        }
-        return fail(system_error(ENOTDIR, "mkdir -p (exists and is not a directory)", path.native()));
-    }
-    return made;
-}
-
 // Writes every byte of `data` at the current offset, retrying short writes and EINTR.
 int write_all(int fd, std::span<const std::byte> data)
 {
@@ -114,39 +84,6 @@ int write_all(int fd, std::span<const std::byte> data)
         data = data.subspan(static_cast<std::size_t>(n));
     }
     return 0;
-}
-
-result<void> write_file_blocking(const std::filesystem::path& path,
-                                 const std::vector<std::span<const std::byte>>& buffers,
-                                 write_options options)
-{
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                          static_cast<mode_t>(options.mode));
-    if (fd < 0) {
-        return fail_errno(errno, "create", path);
-    }
-    int err = 0;
-    const char* failed_op = "write";
-    for (const auto& buffer : buffers) {
-        err = write_all(fd, buffer);
-        if (err != 0) {
-            break;
-        }
-    }
-    if (err == 0 && options.is_durable && ::fsync(fd) != 0) {
-        err = errno;
-        failed_op = "fsync";
-    }
-    // close(2) can report a delayed write error (NFS); it is part of "the whole file was written".
-    if (::close(fd) != 0 && err == 0 && errno != EINTR) {
-        err = errno;
-        failed_op = "close";
-    }
-    if (err != 0) {
-        ::unlink(path.c_str());  // we created it with O_EXCL: never leave a partial file behind
-        return fail_errno(err, failed_op, path);
-    }
-    return {};
 }
 
 result<std::string> read_file_blocking(const std::filesystem::path& path, std::uint64_t max_bytes)
@@ -195,6 +132,71 @@ result<std::string> read_file_blocking(const std::filesystem::path& path, std::u
 }
 
 }  // namespace
+
+// mkdir -p. Recurses only on ENOENT, so the depth is bounded by the number of missing parents.
+result<void> mkdirs_blocking(const std::filesystem::path& path, std::uint32_t mode)
+{
+    auto made = mkdir_blocking(path, mode);
+    if (made) {
+        return {};
+    }
+    if (made.error().code == std::errc::no_such_file_or_directory) {
+        const auto parent = path.parent_path();
+        if (parent.empty() || parent == path) {
+            return made;
+        }
+        if (auto up = mkdirs_blocking(parent, mode); !up) {
+            return up;
+        }
+        made = mkdir_blocking(path, mode);
+        if (made) {
+            return {};
+        }
+    }
+    if (made.error().code == std::errc::file_exists) {
+        // Someone (maybe a concurrent caller) made it: fine if it is a directory.
+        auto st = stat_blocking(path, follow_symlinks::yes);
+        if (st && st->type == file_type::directory) {
+            return {};
+        }
+        return fail(system_error(ENOTDIR, "mkdir -p (exists and is not a directory)", path.native()));
+    }
+    return made;
+}
+
+result<void> write_file_blocking(const std::filesystem::path& path,
+                                 const std::vector<std::span<const std::byte>>& buffers,
+                                 write_options options)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                          static_cast<mode_t>(options.mode));
+    if (fd < 0) {
+        return fail_errno(errno, "create", path);
+    }
+    int err = 0;
+    const char* failed_op = "write";
+    for (const auto& buffer : buffers) {
+        err = write_all(fd, buffer);
+        if (err != 0) {
+            break;
+        }
+    }
+    if (err == 0 && options.is_durable && ::fsync(fd) != 0) {
+        err = errno;
+        failed_op = "fsync";
+    }
+    // close(2) can report a delayed write error (NFS); it is part of "the whole file was written".
+    if (::close(fd) != 0 && err == 0 && errno != EINTR) {
+        err = errno;
+        failed_op = "close";
+    }
+    if (err != 0) {
+        ::unlink(path.c_str());  // we created it with O_EXCL: never leave a partial file behind
+        return fail_errno(err, failed_op, path);
+    }
+    return {};
+}
+
 
 struct thread_backend::impl {
     explicit impl(std::size_t threads) : pool(threads == 0 ? 1 : threads) {}
