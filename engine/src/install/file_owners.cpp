@@ -39,8 +39,8 @@ result<file_owners> file_owners::build(const std::vector<installed_dist>& dists)
         }
         const installed_dist* owner = &out.impl_->dists.emplace_back(dist);
         for (const auto& f : *files) {
-            // The first RECORD to list a path keeps it (two dists listing one file is exactly
-            // the collision pkg refuses to create; an environment may already hold one).
+            // The first RECORD to list a path keeps it (pip-made environments may have two
+            // RECORDs listing one file; pkg never writes a second one).
             out.impl_->owner_by_path.emplace(f.path.native(), owner);
         }
     }
@@ -54,21 +54,19 @@ const installed_dist* file_owners::owner_of(const std::filesystem::path& path) c
     return it == impl_->owner_by_path.end() ? nullptr : it->second;
 }
 
-std::optional<file_claim_conflict> file_owners::claim(
-    const installed_dist& dist, const std::vector<std::filesystem::path>& paths)
+std::vector<file_claim_conflict> file_owners::claim(const installed_dist& dist,
+                                                   const std::vector<std::filesystem::path>& paths)
 {
     std::unique_lock lock(impl_->mutex);
-    for (const auto& p : paths) {
-        auto it = impl_->owner_by_path.find(p.native());
-        if (it != impl_->owner_by_path.end()) {
-            return file_claim_conflict{p, *it->second};
-        }
-    }
+    std::vector<file_claim_conflict> shared;
     const installed_dist* owner = &impl_->dists.emplace_back(dist);
     for (const auto& p : paths) {
-        impl_->owner_by_path.emplace(p.native(), owner);
+        auto [it, is_new] = impl_->owner_by_path.emplace(p.native(), owner);
+        if (!is_new && it->second != owner) {
+            shared.push_back(file_claim_conflict{p, *it->second});
+        }
     }
-    return std::nullopt;
+    return shared;
 }
 
 void file_owners::forget(const std::string& normalized_name)

@@ -3,7 +3,8 @@
 // Order of work, chosen so an interruption at any point leaves no `.dist-info` without its files:
 //   1. plan (read WHEEL and entry_points.txt, map every manifest file to its destination) and
 //      check every destination (collisions, a directory in the way) — nothing written yet;
-//   2. claim the destinations in `file_owners` (two wheels installed at once cannot both win);
+//   2. claim the destinations in `file_owners`; a file another distribution owns (or claimed
+//      first, installing at the same time) is shared: left alone and not in this RECORD;
 //   3. move unowned files that are in the way aside, create directories, place the files;
 //   4. build the `.dist-info` under a hidden sibling name (wheel files, INSTALLER, REQUESTED,
 //      direct_url.json, RECORD last), then rename it to its real name: the commit.
@@ -522,12 +523,11 @@ result<void> check_plan(const std::vector<planned_file>& plan, const cache::arch
     return {};
 }
 
-// The existing files the plan would replace: nobody's (else `errc::file_collision`), never a
-// directory.
+// The existing files the plan would replace: nobody's (the claim took files that other
+// distributions own out of the plan), never a directory.
 result<std::vector<stdfs::path>> find_files_to_replace(const std::vector<planned_file>& plan,
                                                        const cache::archive_manifest& m,
-                                                       const wheel_info& info,
-                                                       const file_owners& owners)
+                                                       const wheel_info& info)
 {
     struct stat st {};
     std::vector<stdfs::path> to_replace;
@@ -552,14 +552,6 @@ result<std::vector<stdfs::path>> find_files_to_replace(const std::vector<planned
                                     "installs a file there",
                                     info.display_name, info.version, p.dest.native()),
                         p.dest.native());
-        }
-        if (const installed_dist* owner = owners.owner_of(p.dest)) {
-            return fail(errc::file_collision,
-                        fmt::format("{} {} would overwrite {}, which belongs to {} {}",
-                                    info.display_name, info.version, p.dest.native(),
-                                    owner->name, owner->version),
-                        p.dest.native(),
-                        "the two packages ship the same file; install only one of them");
         }
         to_replace.push_back(p.dest);
     }
@@ -681,11 +673,6 @@ result<install_outcome> install_wheel(const install_request& request, const targ
                                 info->display_name, info->version, final_dist_info.native()),
                     final_dist_info.native());
     }
-    auto to_replace = find_files_to_replace(plan, m, *info, owners);
-    if (!to_replace) {
-        return fail(std::move(to_replace.error()));
-    }
-
     installed_dist dist;
     dist.name = info->display_name;
     dist.normalized_name = m.name;
@@ -699,15 +686,37 @@ result<install_outcome> install_wheel(const install_request& request, const targ
     }
     claimed.push_back((final_dist_info / "RECORD").lexically_normal());
     install_transaction tx(owners, m.name);
-    if (auto conflict = owners.claim(dist, claimed)) {
-        return fail(errc::file_collision,
-                    fmt::format("{} {} would overwrite {}, which belongs to {} {}",
-                                info->display_name, info->version, conflict->path.native(),
-                                conflict->owner.name, conflict->owner.version),
-                    conflict->path.native(),
-                    "the two packages ship the same file; install only one of them");
-    }
+    const auto shared = owners.claim(dist, claimed);
     tx.set_claimed();
+    if (!shared.empty()) {
+        // Files another distribution owns (installed, or claimed first by one being installed
+        // now) stay theirs: not written, not in this RECORD. One warning per other owner.
+        std::set<std::string> shared_paths;
+        std::map<std::string, std::pair<const file_claim_conflict*, std::size_t>> by_owner;
+        for (const auto& c : shared) {
+            shared_paths.insert(c.path.native());
+            auto& [first, count] = by_owner[c.owner.name + " " + c.owner.version];
+            if (first == nullptr) {
+                first = &c;
+            }
+            ++count;
+        }
+        std::erase_if(plan, [&](const planned_file& p) {
+            return !p.is_in_dist_info && shared_paths.contains(p.dest.native());
+        });
+        for (const auto& [owner, what] : by_owner) {
+            outcome.warnings.push_back(fmt::format(
+                "{} {} and {} both ship {}{}: kept {}'s copy (installed first); {}'s RECORD does "
+                "not list it",
+                info->display_name, info->version, owner, what.first->path.native(),
+                what.second > 1 ? fmt::format(" and {} more files", what.second - 1) : "", owner,
+                info->display_name));
+        }
+    }
+    auto to_replace = find_files_to_replace(plan, m, *info);
+    if (!to_replace) {
+        return fail(std::move(to_replace.error()));
+    }
 
     for (const auto& dest : *to_replace) {
         const stdfs::path aside =

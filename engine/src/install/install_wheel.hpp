@@ -140,14 +140,19 @@ struct install_outcome {
 /// Installs `request` into `scheme` (see the file comment). The caller has removed any previous
 /// version of the same project first (`uninstall_dist`, then `owners.forget`) and holds the
 /// environment lock. `owners` answers "which installed distribution's RECORD lists this
-/// absolute path?" for collision checks (build it with `file_owners::build`); the new wheel's
-/// files are claimed in it before anything is written (so two wheels installed at once that
-/// share a file collide cleanly) and released again if the install fails.
+/// absolute path?" (build it with `file_owners::build`); the new wheel's files are claimed in it
+/// before anything is written and released again if the install fails.
+/// Shared files: a file another distribution owns (installed, or being installed at the same
+/// time and claimed first) is left as it is, not written, and not listed in this wheel's RECORD,
+/// with a warning naming both (real lockfiles have such pairs, e.g. mlflow-skinny and
+/// mlflow-tracing both ship `mlflow/__init__.py`; pip and uv overwrite it with whichever
+/// installs last). Every RECORD keeps describing the bytes in place, and uninstalling one of the
+/// two never removes the other's file.
 /// Errors: `errc::invalid_wheel` (no/several .dist-info, no/malformed WHEEL, unknown
 /// `.data/<key>`, two files for one destination, a file outside the prefix, a script that
 /// would replace the environment's `python*` or `activate*`, a file where the environment has
-/// a directory), `errc::invalid_entry_point`, `errc::file_collision` (a file owned by another
-/// distribution, or this `.dist-info` already present), filesystem errors naming paths
+/// a directory), `errc::invalid_entry_point`, `errc::file_collision` (this `.dist-info`
+/// already present, a directory where the wheel has a file), filesystem errors naming paths
 /// (e.g. ENOENT for an archive file that vanished from the cache).
 /// Thread-safety: safe to call concurrently for different wheels with shared `links` and
 /// `owners`.
@@ -176,9 +181,9 @@ public:
     file_owners& operator=(file_owners&&) noexcept;
     /// The owner of `path` (absolute, lexically normal), or nullptr.
     [[nodiscard]] const installed_dist* owner_of(const std::filesystem::path& path) const;
-    /// Records `paths` (absolute, lexically normal) as owned by `dist`, all or none: if one of
-    /// them has an owner already, nothing is recorded and that path and owner are returned.
-    [[nodiscard]] std::optional<file_claim_conflict> claim(
+    /// Records every path of `paths` (absolute, lexically normal) that has no owner yet as owned
+    /// by `dist`, at once; returns the ones another distribution owns already (they stay its).
+    [[nodiscard]] std::vector<file_claim_conflict> claim(
         const installed_dist& dist, const std::vector<std::filesystem::path>& paths);
     /// Forget `dist`'s files (after it was uninstalled, or its install failed).
     void forget(const std::string& normalized_name);
