@@ -56,11 +56,13 @@ int install_command::run() const
         fmt::print("{}", install_report_json(command, *report));
         std::fflush(stdout);
     }
-    if (!output.is_quiet) {
+    if (!output.is_json) {
+        // Warnings are shown also with -q (as pip and uv do): they say something went
+        // differently than asked.
         print_warnings(report->warnings);
-        if (!output.is_json) {
-            std::fputs(install_summary(*report, output.is_verbose).c_str(), stderr);
-        }
+    }
+    if (!output.is_quiet && !output.is_json) {
+        std::fputs(install_summary(*report, output.is_verbose).c_str(), stderr);
     }
     return exit_code::success;
 }

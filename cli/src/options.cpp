@@ -20,7 +20,7 @@ void environment_flags::register_on(CLI::App& sub, bool with_json)
     sub.add_flag("--no-cache", no_cache,
                  "Use a temporary cache, removed at the end, instead of the global one")
         ->envname("PKG_NO_CACHE");
-    auto* quiet = sub.add_flag("-q,--quiet", output.is_quiet, "Print nothing but errors")
+    auto* quiet = sub.add_flag("-q,--quiet", output.is_quiet, "Print nothing but errors and warnings")
                       ->envname("PKG_QUIET");
     auto* verbose =
         sub.add_flag("-v,--verbose", output.is_verbose,

@@ -57,11 +57,13 @@ int uninstall_command::run() const
         fmt::print("{}", uninstall_report_json(*report, dry_run_, elapsed));
         std::fflush(stdout);
     }
-    if (!output.is_quiet) {
+    if (!output.is_json) {
+        // Warnings are shown also with -q (as pip and uv do): they say something went
+        // differently than asked.
         print_warnings(report->warnings);
-        if (!output.is_json) {
-            std::fputs(uninstall_summary(*report, dry_run_, elapsed).c_str(), stderr);
-        }
+    }
+    if (!output.is_quiet && !output.is_json) {
+        std::fputs(uninstall_summary(*report, dry_run_, elapsed).c_str(), stderr);
     }
     return exit_code::success;
 }

@@ -66,16 +66,19 @@ std::string version_of(const fs::path& wheel)
 }
 
 // A one-module wheel `name`-`version` (import `name` prints nothing; `name.VERSION` is set),
-// built by Python's zipfile so its RECORD is independent of pkg's code.
-std::string make_wheel(const fs::path& dir, const std::string& name, const std::string& version)
+// built by Python's zipfile so its RECORD is independent of pkg's code. With `also_ships`, it
+// ships `<also_ships>/__init__.py` too (setting SHIPPED_BY = name), as some real pairs do.
+std::string make_wheel(const fs::path& dir, const std::string& name, const std::string& version,
+                       const std::string& also_ships = "")
 {
     const auto script = dir / ("make_" + name + ".py");
     write_text(script, R"(import base64, hashlib, sys, zipfile
-name, version, out = sys.argv[1:4]
+name, version, out, also = sys.argv[1:5]
 di = f"{name}-{version}.dist-info"
 files = {f"{name}/__init__.py": f"VERSION = {version!r}\n",
          f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
          f"{di}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+if also: files[f"{also}/__init__.py"] = f"SHIPPED_BY = {name!r}\n"
 def h(b): return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b"=").decode()
 record = "".join(f"{p},{h(c.encode())},{len(c.encode())}\n" for p, c in files.items()) + f"{di}/RECORD,,\n"
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -84,7 +87,7 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
 )");
     const auto out = dir / (name + "-" + version + "-py3-none-any.whl");
     const auto r = run_process({pkg::test::test_python().string(), script.string(), name, version,
-                                out.string()});
+                                out.string(), also_ships});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     return read_text(out);
@@ -663,6 +666,42 @@ TEST_CASE("cli install: SIGINT/SIGTERM during a download exits 128+signal, envir
         CHECK(r.exit_code == 0);
         CHECK(r.out.find("slowpkg") == std::string::npos);
     }
+}
+
+TEST_CASE("cli install: a file two packages ship stays the first one's, with a warning also under -q",
+          "[cli][install]")
+{
+    if (pkg::test::test_python().empty()) {
+        WARN("no /usr/bin/python3 or pyenv 3.11.7: skipped");
+        return;
+    }
+    sandbox box("shared-file");
+    index_tree tree;
+    tree.add("alpha", {{"alpha-1.0-py3-none-any.whl", make_wheel(box.dir.path, "alpha", "1.0")}});
+    tree.add("beta",
+             {{"beta-1.0-py3-none-any.whl", make_wheel(box.dir.path, "beta", "1.0", "alpha")}});
+    const pkg::test::nginx_fixture nginx(tree.all());
+    const auto venv = box.venv("env");
+    const auto index = nginx.http_url("/simple/");
+    const auto first = box.dir.path / "first.txt";
+    write_text(first, "alpha==1.0\n");
+    auto r = box.pkg({"install", "-r", first.string(), "--python", venv.string(), "-i", index, "-q"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto second = box.dir.path / "second.txt";
+    write_text(second, "alpha==1.0\nbeta==1.0\n");
+    r = box.pkg({"install", "-r", second.string(), "--python", venv.string(), "-i", index, "-q"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("warning: beta==1.0: beta 1.0 and alpha 1.0 both ship") != std::string::npos);
+    CHECK(r.err.find("kept alpha 1.0's copy") != std::string::npos);
+    CHECK(in_venv(venv, "import alpha, beta; assert alpha.VERSION == '1.0', alpha.__dict__").exit_code == 0);
+    check_environment_consistent(venv);
+    // Uninstalling beta leaves alpha whole.
+    r = box.pkg({"uninstall", "beta", "--python", venv.string(), "-q"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(in_venv(venv, "import alpha; assert alpha.VERSION == '1.0'").exit_code == 0);
+    check_environment_consistent(venv);
 }
 
 // ---- progress on a terminal ---------------------------------------------------------------------
