@@ -46,7 +46,7 @@ enum class errc {
     project_not_found,    ///< No configured index or find-links location knows the project.
     offline_miss,         ///< `--offline` and the cache lacks what is needed.
     // Installing into an environment (engine/src/install).
-    file_collision,         ///< A wheel's file exists and belongs to another installed package.
+    file_collision,         ///< The .dist-info is there already, or a directory is in the way.
     invalid_record,         ///< An installed package's RECORD is malformed or names a path outside the environment.
     invalid_entry_point,    ///< A wheel's entry_points.txt or WHEEL metadata cannot be understood.
     environment_locked,     ///< Another process holds the environment's lock past the timeout.

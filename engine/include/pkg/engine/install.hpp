@@ -253,7 +253,9 @@ struct environment_listing {
 /// `PKG_LINK_MODE` or `PKG_LOCK_TIMEOUT`; symlink mode with `no_cache`), `operation_canceled`.
 /// The first failure stops the rest: fetches in flight are cancelled, installs in flight
 /// finish. Packages finished before an error stay installed (each is complete); none is
-/// half-installed.
+/// half-installed. A file two packages ship (e.g. `mlflow/__init__.py` of mlflow-skinny and
+/// mlflow-tracing) is not an error: the first owner keeps it, the other package is installed
+/// without it (and its RECORD does not list it), and a warning names both.
 /// Thread-safety: safe to call concurrently from several threads (for one environment the calls
 /// serialize on its lock).
 [[nodiscard]] result<install_report> install(const install_options& options);
