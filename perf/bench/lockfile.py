@@ -6,6 +6,10 @@ Run with the real interpreter (the one whose pip downloads the mirror). Subcomma
                             lockfile hashes (or, for a wheel built from an sdist, the one recorded
                             in FILES/../built.tsv); exit 1 naming each problem
   files LOCK FILES          print the wheel file names a lockfile installs, one a line
+  bench-lock LOCK FILES     print the lockfile (one line per pin) with the sha256 of the wheel
+                            built from an sdist added to its pin's hashes: the lockfile pins the
+                            sdist, the mirror serves the wheel built from it, and every tool checks
+                            hashes
 """
 import hashlib
 import os
@@ -147,6 +151,16 @@ def main(argv):
             if f is None:
                 sys.exit(f"lockfile.py: {lock}: {name}=={version}: {why} (run perf/mirror.sh {lock})")
             print(f)
+    elif cmd == "bench-lock":
+        lock, files = args
+        folder = Folder(files)
+        for name, version, hashes, line in parse_lock(lock):
+            f, why = folder.match(name, version, hashes)
+            if f is None:
+                sys.exit(f"lockfile.py: {lock}: {name}=={version}: {why} (run perf/mirror.sh {lock})")
+            digest = folder.sha(f)
+            extra = "" if digest in hashes else f" --hash=sha256:{digest}"
+            print(" ".join(line.split()) + extra)
     else:
         sys.exit(__doc__)
 

@@ -879,22 +879,44 @@ TEST_CASE("install: a file two distributions ship stays the first one's and othe
         CHECK(read_file(v.site / "shared" / "mod.py") == "A = 1\n");
         CHECK(stdfs::exists(v.site / "second" / "y.py"));
     }
+    SECTION("the same bytes shipped twice: shared without a warning")
+    {
+        wheel_spec twin;
+        twin.name = "twin";
+        twin.entries = {file_entry("twin/z.py", ""), file_entry("shared/mod.py", "A = 1\n")};
+        const stdfs::path w3 = write_wheel(dir.path, twin);
+        auto owners = owners_of(v);
+        REQUIRE(install(maker, v, w1, links, owners));
+        auto out = install(maker, v, w3, links, owners);
+        REQUIRE(out);
+        CHECK(out->warnings.empty());
+        CHECK(owners.owner_of(v.site / "shared" / "mod.py")->name == "first");
+        const auto lines = record_lines(v.site / "twin-1.0.dist-info" / "RECORD");
+        CHECK(std::none_of(lines.begin(), lines.end(),
+                           [](const std::string& l) { return l.starts_with("shared/"); }));
+    }
     SECTION("claims take the free paths and report the owned ones")
     {
         pkg::installer::file_owners owners;
         installed_dist d1{"one", "one", "1", v.site / "one-1.dist-info", "pkg"};
         installed_dist d2{"two", "two", "1", v.site / "two-1.dist-info", "pkg"};
-        CHECK(owners.claim(d1, {v.site / "a", v.site / "b"}).empty());
-        auto shared = owners.claim(d2, {v.site / "c", v.site / "b"});
+        CHECK(owners.claim(d1, {{v.site / "a", "ha"}, {v.site / "b", "hb"}}).empty());
+        auto shared = owners.claim(d2, {{v.site / "c", "hc"}, {v.site / "b", "hx"}});
         REQUIRE(shared.size() == 1);
         CHECK(shared[0].path == v.site / "b");
         CHECK(shared[0].owner.name == "one");
+        CHECK_FALSE(shared[0].is_same_content);
         CHECK(owners.owner_of(v.site / "c")->name == "two");
+        installed_dist d3{"three", "three", "1", v.site / "three-1.dist-info", "pkg"};
+        auto same = owners.claim(d3, {{v.site / "a", "ha"}, {v.site / "c", ""}});
+        REQUIRE(same.size() == 2);
+        CHECK(same[0].is_same_content);        // equal hashes
+        CHECK_FALSE(same[1].is_same_content);  // an unknown hash is never "the same"
         CHECK(owners.owner_of(v.site / "b")->name == "one");
         owners.forget("one");
         CHECK(owners.owner_of(v.site / "a") == nullptr);
         CHECK(owners.owner_of(v.site / "b") == nullptr);
-        CHECK(owners.claim(d2, {v.site / "b"}).empty());
+        CHECK(owners.claim(d2, {{v.site / "b", ""}}).empty());
         CHECK(owners.owner_of(v.site / "b")->name == "two");
     }
     SECTION("a file nobody owns is replaced, with a warning")

@@ -679,22 +679,26 @@ result<install_outcome> install_wheel(const install_request& request, const targ
     dist.version = info->version;
     dist.dist_info = final_dist_info;
     dist.installer = "pkg";
-    std::vector<stdfs::path> claimed;
+    std::vector<owned_file> claimed;
     claimed.reserve(plan.size() + 1);
     for (const auto& p : plan) {
-        claimed.push_back(p.dest);
+        claimed.push_back(owned_file{p.dest, p.hash});
     }
-    claimed.push_back((final_dist_info / "RECORD").lexically_normal());
+    claimed.push_back(owned_file{(final_dist_info / "RECORD").lexically_normal(), {}});
     install_transaction tx(owners, m.name);
     const auto shared = owners.claim(dist, claimed);
     tx.set_claimed();
     if (!shared.empty()) {
         // Files another distribution owns (installed, or claimed first by one being installed
-        // now) stay theirs: not written, not in this RECORD. One warning per other owner.
+        // now) stay theirs: not written, not in this RECORD. One warning per other owner whose
+        // copy may differ.
         std::set<std::string> shared_paths;
         std::map<std::string, std::pair<const file_claim_conflict*, std::size_t>> by_owner;
         for (const auto& c : shared) {
             shared_paths.insert(c.path.native());
+            if (c.is_same_content) {
+                continue;  // the same bytes either way (an empty py.typed of a namespace)
+            }
             auto& [first, count] = by_owner[c.owner.name + " " + c.owner.version];
             if (first == nullptr) {
                 first = &c;

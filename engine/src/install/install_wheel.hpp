@@ -144,7 +144,7 @@ struct install_outcome {
 /// before anything is written and released again if the install fails.
 /// Shared files: a file another distribution owns (installed, or being installed at the same
 /// time and claimed first) is left as it is, not written, and not listed in this wheel's RECORD,
-/// with a warning naming both (real lockfiles have such pairs, e.g. mlflow-skinny and
+/// with a warning naming both unless both RECORD hashes say the content is the same (real lockfiles have such pairs, e.g. mlflow-skinny and
 /// mlflow-tracing both ship `mlflow/__init__.py`; pip and uv overwrite it with whichever
 /// installs last). Every RECORD keeps describing the bytes in place, and uninstalling one of the
 /// two never removes the other's file.
@@ -161,10 +161,17 @@ class file_owners;
                                                     const target_scheme& scheme, linker& links,
                                                     file_owners& owners);
 
+/// A file a distribution installs: where, and its RECORD hash ("" when not known yet).
+struct owned_file {
+    std::filesystem::path path;  ///< absolute, lexically normal
+    std::string sha256;          ///< urlsafe base64, no padding
+};
+
 /// A path that `file_owners::claim` found owned already.
 struct file_claim_conflict {
     std::filesystem::path path;
     installed_dist owner;
+    bool is_same_content = false;  ///< both hashes known and equal
 };
 
 /// Index from absolute installed path to owning distribution, built from the RECORDs of
@@ -181,10 +188,10 @@ public:
     file_owners& operator=(file_owners&&) noexcept;
     /// The owner of `path` (absolute, lexically normal), or nullptr.
     [[nodiscard]] const installed_dist* owner_of(const std::filesystem::path& path) const;
-    /// Records every path of `paths` (absolute, lexically normal) that has no owner yet as owned
-    /// by `dist`, at once; returns the ones another distribution owns already (they stay its).
-    [[nodiscard]] std::vector<file_claim_conflict> claim(
-        const installed_dist& dist, const std::vector<std::filesystem::path>& paths);
+    /// Records every file of `files` that has no owner yet as owned by `dist`, at once; returns
+    /// the ones another distribution owns already (they stay its).
+    [[nodiscard]] std::vector<file_claim_conflict> claim(const installed_dist& dist,
+                                                         const std::vector<owned_file>& files);
     /// Forget `dist`'s files (after it was uninstalled, or its install failed).
     void forget(const std::string& normalized_name);
 

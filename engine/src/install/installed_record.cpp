@@ -47,6 +47,9 @@ result<std::vector<recorded_file>> read_installed_record(const std::filesystem::
         recorded_file f;
         f.path = (p.is_absolute() ? p : base / p).lexically_normal();
         f.text = std::move(line.path);
+        if (line.hash.starts_with("sha256=")) {
+            f.sha256 = line.hash.substr(7);
+        }
         f.line_number = line.line_number;
         out.push_back(std::move(f));
     }

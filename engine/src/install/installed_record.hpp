@@ -18,6 +18,7 @@ namespace pkg::installer {
 struct recorded_file {
     std::filesystem::path path;  ///< absolute, lexically normal
     std::string text;            ///< the path as RECORD writes it
+    std::string sha256;          ///< its RECORD hash (urlsafe base64, no padding); "" if none
     std::size_t line_number = 0;
 };
 
