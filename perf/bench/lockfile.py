@@ -117,6 +117,17 @@ class Folder:
         return None, f"{', '.join(candidates)}: sha256 {self.sha(candidates[0])} is none of the lockfile's {len(hashes)} hashes and not a recorded build"
 
 
+def served(lock, files):
+    """Yields (wheel file, its sha256, the pin's hashes, the pin's line) per pin; exits naming
+    the first pin the folder cannot serve."""
+    folder = Folder(files)
+    for name, version, hashes, line in parse_lock(lock):
+        f, why = folder.match(name, version, hashes)
+        if f is None:
+            sys.exit(f"lockfile.py: {lock}: {name}=={version}: {why} (run perf/mirror.sh {lock})")
+        yield f, folder.sha(f), hashes, line
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
@@ -145,20 +156,11 @@ def main(argv):
         print(f"verified {count} pins of {len(locks)} lockfile(s) against sha256 of the files in {files}", file=sys.stderr)
     elif cmd == "files":
         lock, files = args
-        folder = Folder(files)
-        for name, version, hashes, _ in parse_lock(lock):
-            f, why = folder.match(name, version, hashes)
-            if f is None:
-                sys.exit(f"lockfile.py: {lock}: {name}=={version}: {why} (run perf/mirror.sh {lock})")
+        for f, _, _, _ in served(lock, files):
             print(f)
     elif cmd == "bench-lock":
         lock, files = args
-        folder = Folder(files)
-        for name, version, hashes, line in parse_lock(lock):
-            f, why = folder.match(name, version, hashes)
-            if f is None:
-                sys.exit(f"lockfile.py: {lock}: {name}=={version}: {why} (run perf/mirror.sh {lock})")
-            digest = folder.sha(f)
+        for f, digest, hashes, line in served(lock, files):
             extra = "" if digest in hashes else f" --hash=sha256:{digest}"
             print(" ".join(line.split()) + extra)
     else:
