@@ -79,12 +79,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ---- the interpreter every tool installs for: the real one, not a shim
-python=${PKG_BENCH_PYTHON:-}
-if [ -z "$python" ]; then
-  python=$(command -v python3.11 || command -v python3)
-  python=$("$python" -c 'import sys; print(sys.executable)')
-fi
-export PKG_BENCH_PYTHON=$python
+. "$perf/bench/python.sh"
+python=$PKG_BENCH_PYTHON
 pip_source=$("$python" -c 'import pip, os; print(os.path.dirname(os.path.dirname(pip.__file__)))')
 
 # ---- pkg, uv, mirror, index

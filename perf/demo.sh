@@ -19,9 +19,8 @@ cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/
 cmake --build "$root/build-release" -j "$(nproc)" --target pkg
 pkg="$root/build-release/cli/pkg"
 
-python=${PKG_BENCH_PYTHON:-$(command -v python3.11 || command -v python3)}
-python=$("$python" -c 'import sys; print(sys.executable)')
-export PKG_BENCH_PYTHON="$python"
+. "$root/perf/bench/python.sh"
+python=$PKG_BENCH_PYTHON
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pkg-demo.XXXXXX")
 export PKG_SERVE_STATE="$work/serve"

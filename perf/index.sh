@@ -9,11 +9,8 @@
 set -euo pipefail
 perf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
-python=${PKG_BENCH_PYTHON:-}
-if [ -z "$python" ]; then
-  python=$(command -v python3.11 || command -v python3)
-  python=$("$python" -c 'import sys; print(sys.executable)')
-fi
+. "$perf/bench/python.sh"
+python=$PKG_BENCH_PYTHON
 args=()
 while [ $# -gt 0 ]; do
   case $1 in

@@ -19,12 +19,8 @@ set -euo pipefail
 perf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 
-python=${PKG_BENCH_PYTHON:-}
-if [ -z "$python" ]; then
-  python=$(command -v python3.11 || command -v python3)
-  # The real interpreter, not a pyenv shim.
-  python=$("$python" -c 'import sys; print(sys.executable)')
-fi
+. "$perf/bench/python.sh"
+python=$PKG_BENCH_PYTHON
 mirror=${PKG_MIRROR:-$perf/.mirror}
 files="$mirror/files"
 mkdir -p "$files" "$mirror/sdists"

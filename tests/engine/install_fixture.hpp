@@ -78,17 +78,13 @@ inline wheel_file wheel_of(const std::string& name, const std::string& version,
     return w;
 }
 
-/// A pure-Python wheel `<name>-<version>-py3-none-any.whl` with a package `<name>` whose
-/// `VERSION` is the version, a `main()` printing "<name> <version>", and a console script
-/// `<name>-cli` calling it.
-inline wheel_file make_wheel(const std::string& name, const std::string& version,
-                             const std::string& extra_module = {})
+/// The `.dist-info` files of a pure-Python test wheel (METADATA, WHEEL, and entry_points.txt
+/// with a console script `<name>-cli` calling `<name>:main`); RECORD is added by `wheel_of`.
+inline std::vector<std::pair<std::string, std::string>> dist_info_files(const std::string& name,
+                                                                        const std::string& version)
 {
     const std::string dist_info = name + "-" + version + ".dist-info";
-    std::vector<std::pair<std::string, std::string>> files{
-        {name + "/__init__.py",
-         "VERSION = \"" + version + "\"\n\ndef main():\n    print(\"" + name + " " + version +
-             "\")\n    return 0\n"},
+    return {
         {dist_info + "/METADATA",
          "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"},
         {dist_info + "/WHEEL",
@@ -96,6 +92,22 @@ inline wheel_file make_wheel(const std::string& name, const std::string& version
         {dist_info + "/entry_points.txt",
          "[console_scripts]\n" + name + "-cli = " + name + ":main\n"},
     };
+}
+
+/// A pure-Python wheel `<name>-<version>-py3-none-any.whl` with a package `<name>` whose
+/// `VERSION` is the version, a `main()` printing "<name> <version>", and a console script
+/// `<name>-cli` calling it.
+inline wheel_file make_wheel(const std::string& name, const std::string& version,
+                             const std::string& extra_module = {})
+{
+    std::vector<std::pair<std::string, std::string>> files{
+        {name + "/__init__.py",
+         "VERSION = \"" + version + "\"\n\ndef main():\n    print(\"" + name + " " + version +
+             "\")\n    return 0\n"},
+    };
+    for (auto& f : dist_info_files(name, version)) {
+        files.push_back(std::move(f));
+    }
     if (!extra_module.empty()) {
         files.emplace_back(name + "/" + extra_module + ".py", "X = 1\n");
     }

@@ -43,18 +43,12 @@ namespace {
 wheel_file make_big_wheel(int k, const std::string& version)
 {
     const std::string name = "kgen" + std::to_string(k);
-    const std::string dist_info = name + "-" + version + ".dist-info";
     const int first = version == "1.0" ? 0 : 20;
-    std::vector<std::pair<std::string, std::string>> files{
-        {name + "/__init__.py", "VERSION = \"" + version + "\"\n\ndef main():\n    return 0\n"},
-        {name + "-" + version + ".data/data/share/" + name + "/readme.txt", name + " " + version},
-        {dist_info + "/METADATA",
-         "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\n"},
-        {dist_info + "/WHEEL",
-         "Wheel-Version: 1.0\nGenerator: pkg-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-        {dist_info + "/entry_points.txt",
-         "[console_scripts]\n" + name + "-cli = " + name + ":main\n"},
-    };
+    auto files = dist_info_files(name, version);
+    files.emplace_back(name + "/__init__.py",
+                       "VERSION = \"" + version + "\"\n\ndef main():\n    return 0\n");
+    files.emplace_back(name + "-" + version + ".data/data/share/" + name + "/readme.txt",
+                       name + " " + version);
     for (int m = first; m < first + 80; ++m) {
         files.emplace_back(name + "/mod_" + std::to_string(m) + ".py",
                            "# " + name + " " + version + "\nVALUE = " + std::to_string(m) + "\n" +

@@ -439,17 +439,18 @@ private:
                     return fail(bytes.error());
                 }
                 std::string b64 = sha256_b64(*bytes);
-                struct stat st {};
-                if (::stat(parent.c_str(), &st) != 0) {
+                const std::vector<std::span<const std::byte>> buffers{
+                    std::span<const std::byte>(*bytes)};
+                const io::write_options options{.mode = 0644};
+                auto written = io::write_file_blocking(target, buffers, options);
+                if (!written && written.error().code == std::errc::no_such_file_or_directory) {
+                    // The first file of a directory: make it (and its parents), then write.
                     if (auto made = io::mkdirs_blocking(parent, 0755); !made) {
                         return fail(made.error());
                     }
+                    written = io::write_file_blocking(target, buffers, options);
                 }
-                const std::vector<std::span<const std::byte>> buffers{
-                    std::span<const std::byte>(*bytes)};
-                if (auto written = io::write_file_blocking(target, buffers,
-                                                           io::write_options{.mode = 0644});
-                    !written) {
+                if (!written) {
                     return fail(written.error());
                 }
                 const std::size_t size = bytes->size();
